@@ -71,6 +71,13 @@ for _canonical, _aliases in ALIASES.items():
         _LOOKUP[_name] = _canonical
 
 
+def is_contract_column(normalized: str) -> bool:
+    """Whether a normalized header name is a canonical column, an alias or a family member."""
+    return normalized in _LOOKUP or any(
+        _family_position(family, normalized) is not None for family in FAMILIES
+    )
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """Where each canonical column comes from in one file's header."""

@@ -1,0 +1,3 @@
+from igrt_edits.cli import main
+
+main()

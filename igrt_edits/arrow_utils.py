@@ -1,0 +1,49 @@
+"""Small helpers for working on dictionary-encoded Arrow columns.
+
+Most claim columns have few distinct values. Work that depends only on a value (upper-casing a
+code, classifying it, parsing a date) runs once per distinct value and is spread back to the
+lines through the dictionary indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def as_dictionary(array: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """The array dictionary-encoded (nulls stay null), as one chunk."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if pa.types.is_dictionary(array.type):
+        return array
+    return pc.dictionary_encode(array, null_encoding="mask")
+
+
+def map_values(array: pa.DictionaryArray, fn: Callable[[pa.Array], pa.Array]) -> pa.DictionaryArray:
+    """Apply `fn` to the distinct values; equal results share one dictionary entry."""
+    mapped = pc.dictionary_encode(fn(array.dictionary), null_encoding="mask")
+    indices = mapped.indices.take(array.indices)
+    return pa.DictionaryArray.from_arrays(indices, mapped.dictionary)
+
+
+def spread(array: pa.DictionaryArray, per_value: np.ndarray, null_value) -> np.ndarray:
+    """Per-line values from a per-dictionary-entry numpy array; `null_value` for null lines."""
+    indices = indices_of(array)
+    table = np.append(np.asarray(per_value), np.asarray(null_value, dtype=per_value.dtype))
+    return table[indices]
+
+
+def indices_of(array: pa.DictionaryArray) -> np.ndarray:
+    """Dictionary indices as int64 numpy, with null lines pointing one past the dictionary."""
+    indices = array.indices
+    filled = pc.fill_null(indices, len(array.dictionary))
+    return np.asarray(filled, dtype=np.int64)
+
+
+def text_values(array: pa.DictionaryArray) -> np.ndarray:
+    """The dictionary as a numpy object array of str ('' for null entries)."""
+    return np.asarray(pc.fill_null(array.dictionary.cast(pa.string()), "").to_pylist(), dtype=object)

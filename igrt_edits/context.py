@@ -1,0 +1,100 @@
+"""Derive what the edits need from normalized lines: setting, coding scheme, component, scope.
+
+Follows the data contract: the setting column wins; an institutional claim with a bill type
+of 012x/013x/014x is OPPS, another institutional claim OTHER, a professional claim MPFS; a bill
+type alone means institutional and a place of service alone professional.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.arrow_utils import as_dictionary, spread, text_values
+
+SETTING_NAMES = np.array(["", "OPPS", "MPFS", "OTHER"], dtype=object)
+_UNKNOWN, _OPPS, _MPFS, _OTHER = range(4)
+OPPS_BILL_TYPES = ("012", "013", "014")
+
+
+@dataclass(frozen=True)
+class ContextOptions:
+    """Configuration that shapes the derived context."""
+
+    adult_age: int = 19
+    cpt_payers: frozenset[str] = frozenset()
+    """Payer names (compared case-insensitively) whose professional claims use CPT codes."""
+    cpt_lines_of_business: frozenset[str] = frozenset()
+
+    @staticmethod
+    def of(adult_age: int, cpt_payers: Iterable[str], cpt_lines_of_business: Iterable[str]):
+        return ContextOptions(
+            adult_age,
+            frozenset(p.strip().lower() for p in cpt_payers),
+            frozenset(b.strip().lower() for b in cpt_lines_of_business),
+        )
+
+
+def _classify(array: pa.Array, fn) -> np.ndarray:
+    """Per line, fn applied to the distinct values (numpy in, numpy out); null -> fn('')."""
+    encoded = as_dictionary(array)
+    values = text_values(encoded)
+    per_value = fn(values) if len(values) else np.zeros(0, dtype=np.int8)
+    return spread(encoded, np.asarray(per_value), fn(np.array([""], dtype=object))[0])
+
+
+def derive_setting(lines: pa.Table) -> np.ndarray:
+    """Setting code per line: 0 unknown, 1 OPPS, 2 MPFS, 3 OTHER."""
+    given = _classify(
+        lines.column("setting"),
+        lambda v: np.select([v == "OPPS", v == "MPFS", v == "OTHER"], [_OPPS, _MPFS, _OTHER], _UNKNOWN),
+    )
+    claim_type = _classify(
+        lines.column("claim_type"),
+        lambda v: np.select([v == "professional", v == "institutional"], [1, 2], 0),
+    )
+    has_bill = _classify(lines.column("bill_type"), lambda v: v != "")
+    opps_bill = _classify(
+        lines.column("bill_type"), lambda v: np.isin(np.array([x[:3] for x in v]), OPPS_BILL_TYPES)
+    )
+    has_pos = _classify(lines.column("place_of_service"), lambda v: v != "")
+    institutional = (claim_type == 2) | ((claim_type == 0) & has_bill)
+    professional = (claim_type == 1) | ((claim_type == 0) & ~has_bill & has_pos)
+    derived = np.where(
+        institutional, np.where(opps_bill, _OPPS, _OTHER), np.where(professional, _MPFS, _UNKNOWN)
+    )
+    return np.where(given != _UNKNOWN, given, derived).astype(np.int8)
+
+
+def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions) -> np.ndarray:
+    """'cpt', 'gcode' or '' per line."""
+    cpt_payer = _classify(
+        lines.column("payer"), lambda v: np.isin(np.char.lower(v.astype(str)), list(options.cpt_payers))
+    )
+    cpt_lob = _classify(
+        lines.column("line_of_business"), lambda v: np.isin(v, list(options.cpt_lines_of_business))
+    )
+    mpfs_scheme = np.where(cpt_payer | cpt_lob, "cpt", "gcode")
+    return np.select([setting == _OPPS, setting == _MPFS], ["cpt", mpfs_scheme], "").astype(object)
+
+
+def derive_component(lines: pa.Table) -> np.ndarray:
+    """'PC' with modifier 26, else 'TC' with modifier TC, else 'global'."""
+
+    def component(values: np.ndarray) -> np.ndarray:
+        tokens = [set(v.split(",")) for v in values]
+        return np.array(
+            ["PC" if "26" in t else "TC" if "TC" in t else "global" for t in tokens], dtype=object
+        )
+
+    return _classify(lines.column("modifiers"), component)
+
+
+def in_scope(lines: pa.Table, options: ContextOptions) -> np.ndarray:
+    """Adults on the service date, or age unknown."""
+    age = np.asarray(pc.fill_null(lines.column("age"), np.nan), dtype=float)
+    return ~(age < options.adult_age)

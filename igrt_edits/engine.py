@@ -1,0 +1,242 @@
+"""The edit engine: normalized lines of whole patients in, findings out.
+
+`find_issues` is a pure function of a pandas DataFrame, so the same code lints a whole run in
+memory, one partition of a larger-than-memory run, or one bucket of patients on Spark.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.catalog import Catalog, Rule
+from igrt_edits.grouping import join_per_group
+from igrt_edits.kinds import RunOptions
+from igrt_edits.lines import Hits, Lines
+
+FINDING_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "patient_id",
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "rule_id",
+    "rule_name",
+    "severity",
+    "message",
+    "related_lines",
+    "policy_ref",
+    "carc",
+    "source_file",
+    "source_row",
+    "fingerprint",
+)
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+RELATED_LIMIT = 20
+"""Related lines named in a message; the related_lines field always lists them all."""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules a run applies (after selection and severity overrides) and their options."""
+
+    rules: tuple[Rule, ...]
+    options: RunOptions = RunOptions()
+
+    @staticmethod
+    def build(
+        catalog: Catalog,
+        *,
+        select: Iterable[str] = (),
+        ignore: Iterable[str] = (),
+        severity: dict[str, str] | None = None,
+        options: RunOptions = RunOptions(),
+    ) -> RuleSet:
+        """Rules chosen by id or prefix (ruff-style select/ignore), with severities overridden."""
+        select = [s.upper() for s in select] or [""]
+        ignore = [s.upper() for s in ignore]
+        chosen = []
+        for rule in catalog.rules.values():
+            if any(rule.id.startswith(s) for s in select) and not any(
+                rule.id.startswith(s) for s in ignore
+            ):
+                override = (severity or {}).get(rule.id)
+                chosen.append(rule.with_severity(override) if override else rule)
+        return RuleSet(tuple(chosen), options)
+
+
+def empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FINDING_COLUMNS})
+
+
+def _dtype(column: str) -> str:
+    return "int64" if column in ("line_number", "source_row") else "object"
+
+
+def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """Findings for normalized lines holding whole patients (see lines.ENGINE_COLUMNS)."""
+    if frame.empty or not ruleset.rules:
+        return empty_findings()
+    lines = Lines(frame)
+    parts = [_findings(rule, rule.kind.find(lines, ruleset.options), lines) for rule in ruleset.rules]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_findings()
+    findings = pd.concat(parts, ignore_index=True)
+    order = np.lexsort(
+        (findings["rule_id"].to_numpy(), findings["line_number"].to_numpy(), findings["claim_id"].to_numpy())
+    )
+    return findings.iloc[order].reset_index(drop=True)
+
+
+def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
+    rows = hits.rows
+    if not len(rows):
+        return empty_findings()
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    hit_of, related_rows = _related_positions(rows, hits.related)
+    refs = lines.claim_text[related_rows] + ":" + lines.line_text[related_rows]
+    line_sort = lines.frame["line_number"].to_numpy()[related_rows]
+    related_text = join_per_group(
+        hit_of, refs, len(rows), sort_by=[lines.claim_text[related_rows], line_sort],
+        limit=RELATED_LIMIT,
+    )
+    related_codes = join_per_group(hit_of, lines.code[related_rows], len(rows))
+    fields = _standard_fields(rule, lines, rows)
+    fields["related"] = related_text
+    fields["with_related"] = np.where(related_text != "", " (with " + related_text.astype(str) + ")", "").astype(object)
+    fields["related_codes"] = related_codes
+    fields.update({k: np.asarray(v, dtype=object)[order] for k, v in hits.fields.items()})
+    template = None if hits.template is None else np.asarray(hits.template, dtype=object)[order]
+    frame = lines.frame
+    return pd.DataFrame(
+        {
+            "claim_id": lines.claim_text[rows],
+            "line_number": frame["line_number"].to_numpy(dtype=np.int64)[rows],
+            "patient_id": frame["patient_id"].astype(str).to_numpy(dtype=object)[rows],
+            "service_date": lines.date_text[rows],
+            "procedure_code": lines.code[rows],
+            "modifiers": lines.modifiers[rows],
+            "rule_id": rule.id,
+            "rule_name": rule.name,
+            "severity": rule.severity,
+            "message": render_messages(rule.message, template, fields, len(rows)),
+            "related_lines": _related_lists(hit_of, related_rows, rows, lines),
+            "policy_ref": rule.policy_ref,
+            "carc": rule.carc,
+            "source_file": frame["source_file"].astype(str).to_numpy(dtype=object)[rows],
+            "source_row": frame["source_row"].to_numpy(dtype=np.int64)[rows],
+            "fingerprint": fingerprints(
+                rule.id, lines.claim_text[rows], lines.line_text[rows], lines.code[rows],
+                lines.date_text[rows],
+            ),
+        }
+    )
+
+
+def _related_positions(rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]):
+    """(hit number, related line) for pairs whose flagged line is among `rows` (sorted)."""
+    flagged, related = (np.asarray(p, dtype=np.int64) for p in pairs)
+    hit = np.searchsorted(rows, flagged)
+    keep = (hit < len(rows)) & (rows[np.minimum(hit, len(rows) - 1)] == flagged)
+    return hit[keep], related[keep]
+
+
+def _related_lists(hit_of, related_rows, rows, lines: Lines) -> list[list[str]]:
+    frame = pd.DataFrame(
+        {
+            "h": hit_of,
+            "claim": lines.claim_text[related_rows],
+            "line": lines.frame["line_number"].to_numpy()[related_rows],
+        }
+    ).drop_duplicates().sort_values(["h", "claim", "line"], kind="stable")
+    refs = (frame["claim"] + ":" + frame["line"].astype(str)).to_numpy(dtype=object)
+    counts = np.bincount(frame["h"].to_numpy(dtype=np.int64), minlength=len(rows))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(refs, pa.string())).to_pylist()
+
+
+def _standard_fields(rule: Rule, lines: Lines, rows: np.ndarray) -> dict[str, np.ndarray]:
+    units = lines.units[rows]
+    return {
+        "rule_id": np.full(len(rows), rule.id, dtype=object),
+        "code": lines.code[rows],
+        "date": lines.date_text[rows],
+        "claim_id": lines.claim_text[rows],
+        "line_number": lines.line_text[rows],
+        "modifiers": lines.modifiers[rows],
+        "setting": lines.setting[rows],
+        "scheme": lines.scheme[rows],
+        "component": lines.component[rows],
+        "units": np.char.mod("%g", units).astype(object),
+    }
+
+
+def render_messages(
+    default: str, templates: np.ndarray | None, fields: dict[str, np.ndarray], n: int
+) -> np.ndarray:
+    """Fill message templates from per-finding fields, one vector join per template."""
+    if templates is None:
+        return _render(default, fields, np.arange(n))
+    out = np.empty(n, dtype=object)
+    for template in pd.unique(templates):
+        where = np.flatnonzero(templates == template)
+        out[where] = _render(template, fields, where)
+    return out
+
+
+def _render(template: str, fields: dict[str, np.ndarray], where: np.ndarray) -> np.ndarray:
+    parts: list[pa.Array | str] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(literal)
+        if name is not None:
+            parts.append(pa.array(np.asarray(fields[name], dtype=object)[where].astype(str)))
+    if not any(isinstance(p, pa.Array) for p in parts):
+        return np.full(len(where), "".join(parts), dtype=object)
+    joined = pc.binary_join_element_wise(*parts, "")
+    return joined.to_numpy(zero_copy_only=False).astype(object)
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def fingerprints(rule_id: str, claim: Sequence, line: Sequence, code: Sequence, date: Sequence) -> np.ndarray:
+    """Stable 16-hex-digit FNV-1a 64 hashes of `rule|claim|line|code|date` (UTF-8)."""
+    texts = pc.binary_join_element_wise(
+        rule_id,
+        *(pa.array(np.asarray(v, dtype=object).astype(str)) for v in (claim, line, code, date)),
+        "|",
+    )
+    return fnv1a_hex(texts)
+
+
+def fnv1a_hex(texts: pa.Array) -> np.ndarray:
+    """FNV-1a 64 of each string, vectorized over strings (one pass per byte position)."""
+    texts = texts.cast(pa.string())
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset : texts.offset + len(texts) + 1]
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8) if len(texts) else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    h = np.full(len(texts), _FNV_OFFSET, dtype=np.uint64)
+    for j in range(int(lengths.max()) if len(texts) else 0):
+        live = lengths > j
+        byte = data[offsets[:-1][live] + j].astype(np.uint64)
+        h[live] = (h[live] ^ byte) * _FNV_PRIME
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    raw = h.astype(">u8").view(np.uint8).reshape(-1, 8)
+    hexed = np.stack([digits[raw >> 4], digits[raw & 15]], axis=2).reshape(-1, 16)
+    return hexed.view("S16").ravel().astype(str).astype(object)
+
+
+def max_severity(severities: Iterable[str]) -> str | None:
+    ranked = [s for s in severities if s in SEVERITY_RANK]
+    return max(ranked, key=SEVERITY_RANK.__getitem__) if ranked else None

@@ -1,0 +1,150 @@
+"""What every rule kind shares: the target selector, date windows and the kind interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from igrt_edits.lines import Hits, Lines
+
+if TYPE_CHECKING:
+    from igrt_edits.catalog import CatalogData, LineClass
+    from igrt_edits.tomlio import Table
+
+COMPONENTS = ("PC", "TC", "global")
+SCHEMES = ("cpt", "gcode")
+SETTINGS = ("OPPS", "MPFS", "OTHER")
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Inclusive service-date window; None is open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def contains(self, days: np.ndarray) -> np.ndarray:
+        inside = np.ones(len(days), dtype=bool)
+        if self.start is not None:
+            inside &= days >= np.datetime64(self.start, "D")
+        if self.end is not None:
+            inside &= days <= np.datetime64(self.end, "D")
+        return inside
+
+    def describe(self) -> str:
+        if self.start and self.end:
+            return f"{self.start} to {self.end}"
+        if self.start:
+            return f"from {self.start}"
+        if self.end:
+            return f"through {self.end}"
+        return "always"
+
+    @staticmethod
+    def parse(table: Table | None) -> DateWindow:
+        if table is None:
+            return DateWindow()
+        window = DateWindow(table.date("from"), table.date("through"))
+        table.finish()
+        if window.start and window.end and window.start > window.end:
+            raise table.fail("from", f"{window.start} is after through {window.end}")
+        return window
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-run choices that change what a kind finds (from configuration)."""
+
+    enabled_indications: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which lines a rule may flag: a class of codes, narrowed by component, scheme, setting, date."""
+
+    line_class: LineClass
+    components: frozenset[str] | None = None
+    schemes: frozenset[str] | None = None
+    settings: frozenset[str] | None = None
+    window: DateWindow = DateWindow()
+
+    def mask(self, lines: Lines) -> np.ndarray:
+        mask = lines.member(self.line_class).copy()
+        if self.components is not None:
+            mask &= np.isin(lines.component, list(self.components))
+        if self.schemes is not None:
+            mask &= np.isin(lines.scheme, list(self.schemes))
+        if self.settings is not None:
+            mask &= np.isin(lines.setting, list(self.settings))
+        if self.window != DateWindow():
+            mask &= self.window.contains(lines.days)
+        return mask
+
+    def describe(self) -> str:
+        parts = [f"codes in {self.line_class.name}"]
+        if self.components is not None:
+            parts.append("component " + "/".join(sorted(self.components)))
+        if self.schemes is not None:
+            parts.append("scheme " + "/".join(sorted(self.schemes)))
+        if self.settings is not None:
+            parts.append("setting " + "/".join(sorted(self.settings)))
+        if self.window != DateWindow():
+            parts.append("service date " + self.window.describe())
+        return ", ".join(parts)
+
+    @staticmethod
+    def parse(rule: Table, catalog: CatalogData) -> Target:
+        """Read `target = {...}` plus the rule-level `effective` and `settings` keys."""
+        target = rule.table("target")
+        line_class = catalog.line_class(target.text("codes"), target, "codes")
+        components = _subset(target, "components", COMPONENTS)
+        excluded = _subset(target, "not_components", COMPONENTS)
+        if excluded is not None:
+            components = (components or frozenset(COMPONENTS)) - excluded
+        schemes = _subset(target, "schemes", SCHEMES)
+        target.finish()
+        settings = _subset(rule, "settings", SETTINGS)
+        window = DateWindow.parse(rule.table("effective", None))
+        return Target(line_class, components, schemes, settings, window)
+
+
+def _subset(table: Table, key: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
+    values = table.strings(key, None)
+    if values is None:
+        return None
+    for value in values:
+        if value not in allowed:
+            raise table.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+    return frozenset(values)
+
+
+class Kind(ABC):
+    """A kind of rule: the engine code a rule in edits/ parameterizes.
+
+    The class docstring is the kind's documentation (shown by `igrt-edits explain`).
+    """
+
+    name: ClassVar[str]
+    fields: ClassVar[tuple[str, ...]] = ()
+    """Message fields this kind adds to the standard ones."""
+
+    @classmethod
+    @abstractmethod
+    def from_params(cls, rule: Table, catalog: CatalogData) -> Kind:
+        """Build the kind from a rule file's keys, failing with the file and key on bad data."""
+
+    @abstractmethod
+    def find(self, lines: Lines, options: RunOptions) -> Hits:
+        """The lines this rule flags."""
+
+    @abstractmethod
+    def describe(self) -> list[str]:
+        """Plain-language lines saying what exactly is checked (for `explain`)."""
+
+    def classes(self) -> list[LineClass]:
+        """The code classes the kind uses (for `explain` and for the relevant-code filter)."""
+        return []

@@ -1,0 +1,91 @@
+"""Rule kind: a code the line's coding scheme does not recognize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from igrt_edits.catalog import CatalogData, LineClass, expand_codes
+from igrt_edits.kinds.base import DateWindow, Kind, RunOptions, _subset, SETTINGS
+from igrt_edits.lines import Hits, Lines
+from igrt_edits.tomlio import Table
+
+
+@dataclass(frozen=True)
+class SchemeCodes:
+    scheme: str
+    line_class: LineClass
+    use_instead: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CodeByScheme(Kind):
+    """Flag a code that the line's coding scheme does not recognize, naming the one to use.
+
+    Anti-pattern: a hospital outpatient (OPPS, `cpt` scheme) claim with G6002, or a Medicare
+    physician fee schedule (`gcode` scheme) claim with 77387, in the years when the two
+    schemes used different codes for the same service.
+
+    Parameters: `[schemes.<scheme>]` tables with `codes` (the class not recognized) and
+    `use_instead` (code or range -> replacement text); rule-level `settings` and `effective`.
+    The message may use `{use_instead}`.
+    """
+
+    name = "code_by_scheme"
+    fields = ("use_instead",)
+    schemes: tuple[SchemeCodes, ...]
+    settings: frozenset[str] | None
+    window: DateWindow
+
+    @classmethod
+    def from_params(cls, rule: Table, catalog: CatalogData) -> CodeByScheme:
+        table = rule.table("schemes")
+        parsed = []
+        for scheme in ("cpt", "gcode"):
+            entry = table.table(scheme, None)
+            if entry is None:
+                continue
+            line_class = catalog.line_class(entry.text("codes"), entry, "codes")
+            hints = entry.table("use_instead", None)
+            use_instead: dict[str, str] = {}
+            if hints is not None:
+                for key, value in hints.data.items():
+                    for code in expand_codes([key], hints, key):
+                        use_instead[code] = hints.text(key)
+                hints.finish()
+            entry.finish()
+            parsed.append(SchemeCodes(scheme, line_class, use_instead))
+        table.finish()
+        if not parsed:
+            raise rule.fail("schemes", "needs a [schemes.cpt] or [schemes.gcode] table")
+        settings = _subset(rule, "settings", SETTINGS)
+        return cls(tuple(parsed), settings, DateWindow.parse(rule.table("effective", None)))
+
+    def find(self, lines: Lines, options: RunOptions) -> Hits:
+        in_window = self.window.contains(lines.days)
+        if self.settings is not None:
+            in_window &= np.isin(lines.setting, list(self.settings))
+        flagged = np.zeros(lines.n, dtype=bool)
+        hint = np.full(lines.n, "", dtype=object)
+        for entry in self.schemes:
+            mask = in_window & (lines.scheme == entry.scheme) & lines.member(entry.line_class)
+            flagged |= mask
+            codes, of = np.unique(lines.code[mask].astype(str), return_inverse=True)
+            per_code = np.array([entry.use_instead.get(c, "") for c in codes], dtype=object)
+            hint[mask] = per_code[of]
+        rows = np.flatnonzero(flagged)
+        none = np.zeros(0, dtype=np.int64)
+        return Hits(rows, {"use_instead": hint[rows]}, (none, none))
+
+    def describe(self) -> list[str]:
+        out = []
+        for entry in self.schemes:
+            out.append(f"Flags on the `{entry.scheme}` scheme: codes in {entry.line_class.name}.")
+        if self.settings is not None:
+            out.append("Settings: " + ", ".join(sorted(self.settings)) + ".")
+        out.append(f"Service dates: {self.window.describe()}.")
+        return out
+
+    def classes(self) -> list[LineClass]:
+        return [e.line_class for e in self.schemes]

@@ -1,0 +1,65 @@
+"""Rule kind: too many distinct codes of a class in one patient-day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from igrt_edits.catalog import CatalogData, LineClass
+from igrt_edits.grouping import join_per_group
+from igrt_edits.kinds.base import Kind, RunOptions, Target
+from igrt_edits.lines import Hits, Lines
+from igrt_edits.tomlio import Table
+
+
+@dataclass(frozen=True)
+class DistinctCount(Kind):
+    """Flag every target line of a patient-day that holds `min_distinct` or more distinct codes.
+
+    Anti-pattern: more than one method of a service that is allowed once per day, e.g. two
+    image-guidance methods on one treatment day. Lines of one code with different modifiers
+    (professional and technical) count as one code.
+
+    Parameters: `target`, `min_distinct` (default 2). The message may use `{distinct_codes}`.
+    """
+
+    name = "distinct_count"
+    fields = ("distinct_codes",)
+    target: Target
+    min_distinct: int
+
+    @classmethod
+    def from_params(cls, rule: Table, catalog: CatalogData) -> DistinctCount:
+        minimum = rule.get("min_distinct", int, 2)
+        if minimum < 2:
+            raise rule.fail("min_distinct", "must be 2 or more")
+        return cls(Target.parse(rule, catalog), minimum)
+
+    def find(self, lines: Lines, options: RunOptions) -> Hits:
+        mask = self.target.mask(lines)
+        if not mask.any():
+            return Hits.empty()
+        rows = np.flatnonzero(mask)
+        day, code = lines.day[rows], lines.code[rows]
+        distinct = pd.DataFrame({"day": day, "code": code}).drop_duplicates()
+        counts = np.bincount(distinct["day"].to_numpy(), minlength=int(lines.day.max()) + 1)
+        flagged = rows[counts[day] >= self.min_distinct]
+        flag_mask = np.zeros(lines.n, dtype=bool)
+        flag_mask[flagged] = True
+        listed = join_per_group(day, code, len(counts))
+        return Hits(
+            rows=flagged,
+            fields={"distinct_codes": listed[lines.day[flagged]]},
+            related=lines.pairs_in_scope("patient_day", flag_mask, flag_mask),
+        )
+
+    def describe(self) -> list[str]:
+        return [
+            f"Flags: {self.target.describe()}.",
+            f"When the patient-day holds {self.min_distinct} or more distinct such codes.",
+        ]
+
+    def classes(self) -> list[LineClass]:
+        return [self.target.line_class]

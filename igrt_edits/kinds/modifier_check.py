@@ -1,0 +1,88 @@
+"""Rule kind: modifiers a code must not carry, or must carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from igrt_edits.catalog import CatalogData, LineClass
+from igrt_edits.kinds.base import DateWindow, Kind, RunOptions
+from igrt_edits.lines import Hits, Lines
+from igrt_edits.tomlio import Table
+
+
+@dataclass(frozen=True)
+class ModifierRule:
+    line_class: LineClass
+    forbid: tuple[str, ...]
+    require: tuple[str, ...]
+    window: DateWindow
+    message: str
+
+
+@dataclass(frozen=True)
+class ModifierCheck(Kind):
+    """Flag a line whose modifiers contradict its code's professional/technical split.
+
+    Anti-pattern: a professional component (26) on a technical-only delivery code, a 26 or TC
+    on a code with no split, or a code billed without the modifier it now requires.
+
+    Parameters: `[[checks]]`, each with `codes` (a set or class name), `forbid` or `require`
+    (modifiers), an optional `effective` window and its own `message` (which may use
+    `{modifier}`, the modifier present or missing).
+    """
+
+    name = "modifier_check"
+    fields = ("modifier",)
+    checks: tuple[ModifierRule, ...]
+
+    @classmethod
+    def from_params(cls, rule: Table, catalog: CatalogData) -> ModifierCheck:
+        checks = []
+        for table in rule.tables("checks"):
+            line_class = catalog.line_class(table.text("codes"), table, "codes")
+            forbid = tuple(table.strings("forbid", []))
+            require = tuple(table.strings("require", []))
+            if not forbid and not require:
+                raise table.fail("forbid", "a check needs forbid or require")
+            window = DateWindow.parse(table.table("effective", None))
+            checks.append(ModifierRule(line_class, forbid, require, window, table.text("message")))
+            table.finish()
+        if not checks:
+            raise rule.fail("checks", "needs at least one [[checks]] entry")
+        return cls(tuple(checks))
+
+    def find(self, lines: Lines, options: RunOptions) -> Hits:
+        which = np.full(lines.n, -1, dtype=np.int64)
+        modifier = np.full(lines.n, "", dtype=object)
+        for index, check in enumerate(self.checks):
+            applies = lines.member(check.line_class) & check.window.contains(lines.days)
+            applies &= which < 0  # the first failing check speaks for a line
+            for mod in check.forbid:
+                hit = applies & lines.has_modifier(mod) & (which < 0)
+                which[hit], modifier[hit] = index, mod
+            for mod in check.require:
+                hit = applies & ~lines.has_modifier(mod) & (which < 0)
+                which[hit], modifier[hit] = index, mod
+        rows = np.flatnonzero(which >= 0)
+        none = np.zeros(0, dtype=np.int64)
+        templates = np.array([c.message for c in self.checks], dtype=object)
+        return Hits(rows, {"modifier": modifier[rows]}, (none, none), template=templates[which[rows]])
+
+    def describe(self) -> list[str]:
+        out = []
+        for check in self.checks:
+            verb = (
+                f"must not carry {', '.join(check.forbid)}"
+                if check.forbid
+                else f"must carry {', '.join(check.require)}"
+            )
+            out.append(f"Codes in {check.line_class.name} {verb} ({check.window.describe()}).")
+        return out
+
+    def classes(self) -> list[LineClass]:
+        return [c.line_class for c in self.checks]
+
+    def templates(self) -> list[str]:
+        return [c.message for c in self.checks]

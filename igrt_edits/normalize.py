@@ -1,0 +1,546 @@
+"""Validate and normalize the lines of one extract.
+
+Every row either comes out as a normalized line or goes to the rejects with the column, the
+value and the reason. Checks are vector operations; value-level work (parsing a date,
+upper-casing a code) runs on the distinct values of a column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.arrow_utils import as_dictionary, indices_of, map_values, spread, text_values
+from igrt_edits.dates import parse_dates
+from igrt_edits.errors import InputError
+from igrt_edits.readers import Extract
+
+MODIFIER_SPLIT = re.compile(r"[\s,:|;]+")
+DIAGNOSIS_SPLIT = re.compile(r"[\s,;|]+")
+TAG_SPLIT = re.compile(r"[\s,;]+")
+
+CLAIM_TYPES = {
+    "professional": "professional",
+    "p": "professional",
+    "837p": "professional",
+    "cms-1500": "professional",
+    "cms1500": "professional",
+    "institutional": "institutional",
+    "i": "institutional",
+    "837i": "institutional",
+    "ub-04": "institutional",
+    "ub04": "institutional",
+}
+SETTINGS = {"opps": "OPPS", "hopps": "OPPS", "hopd": "OPPS", "mpfs": "MPFS", "pfs": "MPFS"}
+SETTINGS["other"] = "OTHER"
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+        ("claim_id", pa.string()),
+        ("line_number", pa.string()),
+        ("column", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+class Problems:
+    """Row problems found by the checks of one extract."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.found: list[tuple[str, np.ndarray, pa.Array]] = []
+
+    def add(self, column: str, mask: np.ndarray, reason: pa.Array | str) -> None:
+        """Record that rows under `mask` fail, with a per-row or constant reason."""
+        if mask.any():
+            if isinstance(reason, str):
+                reason = pa.array(np.where(mask, reason, None), type=pa.string())
+            else:
+                reason = pc.if_else(pa.array(mask), reason, pa.scalar(None, pa.string()))
+            self.found.append((column, mask, reason))
+
+    def mask(self) -> np.ndarray:
+        out = np.zeros(self.rows, dtype=bool)
+        for _, mask, _ in self.found:
+            out |= mask
+        return out
+
+    def describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """(first failing column, all reasons joined) for the given row positions."""
+        take = pa.array(rows, type=pa.int64())
+        reasons = [reason.take(take) for _, _, reason in self.found]
+        columns = [
+            pa.array(np.where(mask[rows], column, None), type=pa.string())
+            for column, mask, _ in self.found
+        ]
+        first = pc.coalesce(*columns) if columns else pa.nulls(len(rows), pa.string())
+        joined = (
+            pc.binary_join_element_wise(*reasons, "; ", null_handling="skip")
+            if reasons
+            else pa.nulls(len(rows), pa.string())
+        )
+        return first, joined
+
+
+@dataclass
+class Part:
+    """The normalized lines and the rejects of one extract."""
+
+    lines: pa.Table
+    rejects: pa.Table
+    rows_read: int
+    has_diagnosis: bool
+    columns_found: list[str] = field(default_factory=list)
+
+
+def normalize_extract(extract: Extract, file_index: int) -> Part:
+    """Check every row of one extract; return its normalized lines and its rejects."""
+    table = extract.table.unify_dictionaries().combine_chunks()
+    rows = table.num_rows
+    problems = Problems(rows)
+    out: dict[str, pa.Array] = {}
+    raw = {name: table.column(name).chunk(0) if table.column(name).num_chunks else
+           pa.array([], table.column(name).type) for name in table.column_names}
+
+    out["claim_id"] = _required_text(raw, "claim_id", problems)
+    out["patient_id"] = _required_text(raw, "patient_id", problems)
+    out["line_number"] = _line_number(raw["line_number"], problems)
+    service = _dates(raw["service_date"], "service_date", problems, required=True)
+    out["service_date"] = service
+    out["procedure_code"] = _procedure_code(raw["procedure_code"], problems)
+    out["modifiers"] = _modifiers(
+        [raw[c] for c in _family(table, "modifiers")], rows, problems
+    )
+    out["units"] = _number(raw.get("units"), "units", rows, problems, default=1.0, minimum=0.0)
+    for i, name in enumerate(_family(table, "diagnosis_codes")):
+        out[f"diagnosis_codes.{i}"] = _diagnoses(raw[name], problems, name)
+    out["claim_type"] = _vocabulary(raw.get("claim_type"), "claim_type", CLAIM_TYPES, rows, problems)
+    out["setting"] = _vocabulary(raw.get("setting"), "setting", SETTINGS, rows, problems)
+    out["bill_type"] = _digits(raw.get("bill_type"), "bill_type", (3, 4), 4, rows, problems)
+    out["place_of_service"] = _digits(
+        raw.get("place_of_service"), "place_of_service", (1, 2), 2, rows, problems
+    )
+    out["payer"] = _plain(raw.get("payer"), rows, problems, "payer")
+    out["line_of_business"] = _plain(raw.get("line_of_business"), rows, problems, "line_of_business", lower=True)
+    out["beam_modality"] = _plain(raw.get("beam_modality"), rows, problems, "beam_modality", lower=True)
+    out["treatment_indicators"] = _tags(raw.get("treatment_indicators"), rows, problems)
+    out["age"] = _age(raw, service, rows, problems)
+    out["provider_id"] = _plain(raw.get("provider_id"), rows, problems, "provider_id")
+    out["charge_amount"] = _number(raw.get("charge_amount"), "charge_amount", rows, problems)
+    for name in extract.columns.passthrough:
+        if name in raw:
+            out[name] = raw[name]
+
+    bad = problems.mask()
+    good = ~bad
+    lines = pa.table(out).filter(pa.array(good))
+    lines = lines.append_column("_file", pa.array(np.full(lines.num_rows, file_index, np.int32)))
+    lines = lines.append_column("_row", pa.array(extract.source_rows[good]))
+    rejects = _rejects(extract, raw, problems, np.flatnonzero(bad))
+    return Part(
+        lines=lines,
+        rejects=rejects,
+        rows_read=extract.rows_read,
+        has_diagnosis="diagnosis_codes" in extract.columns.families,
+    )
+
+
+def _family(table: pa.Table, family: str) -> list[str]:
+    return [n for n in table.column_names if n.startswith(f"{family}.")]
+
+
+def _rejects(extract: Extract, raw, problems: Problems, rows: np.ndarray) -> pa.Table:
+    column, reason = problems.describe(rows)
+    file = str(extract.path)
+    parsed = pa.table(
+        {
+            "source_file": pa.array([file] * len(rows), pa.string()),
+            "source_row": pa.array(extract.source_rows[rows], pa.int64()),
+            "claim_id": _raw_text(raw.get("claim_id"), rows),
+            "line_number": _raw_text(raw.get("line_number"), rows),
+            "column": column,
+            "reason": reason,
+        },
+        schema=REJECT_SCHEMA,
+    )
+    if not extract.malformed:
+        return parsed
+    numbers, reasons = zip(*extract.malformed, strict=True)
+    malformed = pa.table(
+        {
+            "source_file": pa.array([file] * len(numbers), pa.string()),
+            "source_row": pa.array(numbers, pa.int64()),
+            "claim_id": pa.nulls(len(numbers), pa.string()),
+            "line_number": pa.nulls(len(numbers), pa.string()),
+            "column": pa.nulls(len(numbers), pa.string()),
+            "reason": pa.array(reasons, pa.string()),
+        },
+        schema=REJECT_SCHEMA,
+    )
+    return pa.concat_tables([parsed, malformed]).sort_by("source_row")
+
+
+def _raw_text(array: pa.Array | None, rows: np.ndarray) -> pa.Array:
+    if array is None:
+        return pa.nulls(len(rows), pa.string())
+    taken = array.take(pa.array(rows, pa.int64()))
+    if pa.types.is_dictionary(taken.type):
+        taken = taken.cast(taken.type.value_type)
+    if pa.types.is_binary(taken.type) or pa.types.is_large_binary(taken.type):
+        values = [v.decode("utf-8", "replace") if v is not None else None for v in taken.to_pylist()]
+        return pa.array(values, pa.string())
+    return taken.cast(pa.string())
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
+    """A string (or dictionary<string>) array; bytes that are not UTF-8 fail their row."""
+    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+        return array
+    if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
+        return _decode_binary(array, column, problems)
+    if pa.types.is_integer(value_type):
+        return array.cast(pa.string()) if not pa.types.is_dictionary(array.type) else (
+            map_values(array, lambda v: v.cast(pa.string()))
+        )
+    if pa.types.is_floating(value_type):
+        return _whole_floats_as_text(array, column, problems)
+    if pa.types.is_decimal(value_type):
+        return _whole_floats_as_text(array.cast(pa.float64()), column, problems)
+    raise InputError(f"column {column!r} has type {value_type}, which cannot hold text codes")
+
+
+def _decode_binary(array: pa.Array, column: str, problems: Problems) -> pa.Array:
+    target = pa.string()
+    if pa.types.is_dictionary(array.type):
+        try:
+            return pa.DictionaryArray.from_arrays(array.indices, array.dictionary.cast(target))
+        except pa.ArrowInvalid:
+            good, values = _utf8_or_null(array.dictionary)
+            fixed = pa.DictionaryArray.from_arrays(array.indices, values)
+            bad = ~spread(array, good, True)
+            problems.add(column, bad, f"{column} is not valid UTF-8 text")
+            return fixed
+    try:
+        return array.cast(target)
+    except pa.ArrowInvalid:
+        good, values = _utf8_or_null(array)
+        problems.add(column, ~good, f"{column} is not valid UTF-8 text")
+        return values
+
+
+def _utf8_or_null(array: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    # Only reached when a column holds bytes that are not UTF-8: rare, so plain Python is fine.
+    decoded, good = [], []
+    for value in array.to_pylist():
+        try:
+            decoded.append(None if value is None else value.decode("utf-8"))
+            good.append(True)
+        except UnicodeDecodeError:
+            decoded.append(None)
+            good.append(False)
+    return np.array(good, dtype=bool), pa.array(decoded, pa.string())
+
+
+def _whole_floats_as_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
+    values = np.asarray(pc.fill_null(array.cast(pa.float64()), 0.0))
+    whole = np.isfinite(values) & (np.floor(values) == values)
+    problems.add(column, ~whole & np.asarray(array.is_valid()), f"{column} is not a whole number")
+    ints = pa.array(np.where(whole, values, 0).astype(np.int64), mask=~whole | ~np.asarray(array.is_valid()))
+    return ints.cast(pa.string())
+
+
+def _trimmed(array: pa.Array, upper: bool = False, lower: bool = False) -> pa.DictionaryArray:
+    def clean(values: pa.Array) -> pa.Array:
+        values = pc.utf8_trim_whitespace(values)
+        if upper:
+            values = pc.utf8_upper(values)
+        if lower:
+            values = pc.utf8_lower(values)
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+    return map_values(as_dictionary(array), clean)
+
+
+def _blank(array: pa.Array) -> np.ndarray:
+    return ~np.asarray(array.is_valid())
+
+
+def _required_text(raw, column: str, problems: Problems) -> pa.Array:
+    text = decode_text(raw[column], column, problems)
+    if pa.types.is_dictionary(text.type):
+        text = text.cast(text.type.value_type)
+    trimmed = pc.utf8_trim_whitespace(text)
+    cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    problems.add(column, _blank(cleaned) & _blank_is_new(raw[column], problems, column), f"{column} is blank")
+    return cleaned
+
+
+def _blank_is_new(array: pa.Array, problems: Problems, column: str) -> np.ndarray:
+    """Rows not already failed for this column (so an undecodable value is not also 'blank')."""
+    already = np.zeros(len(array), dtype=bool)
+    for name, mask, _ in problems.found:
+        if name == column:
+            already |= mask
+    return ~already
+
+
+def _plain(array, rows: int, problems: Problems, column: str, lower: bool = False) -> pa.Array:
+    if array is None:
+        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+    return _trimmed(decode_text(array, column, problems), lower=lower)
+
+
+# --- codes ----------------------------------------------------------------------------------
+
+
+def _procedure_code(array: pa.Array, problems: Problems) -> pa.DictionaryArray:
+    codes = _trimmed(decode_text(array, "procedure_code", problems), upper=True)
+    shape_ok = pc.match_substring_regex(codes.dictionary, r"^[A-Z0-9]{5}$")
+    bad_shape = ~spread(codes, np.asarray(shape_ok, dtype=bool), True)
+    problems.add("procedure_code", _blank(codes) & _blank_is_new(array, problems, "procedure_code"), "procedure_code is blank")
+    problems.add(
+        "procedure_code",
+        bad_shape,
+        _per_value_reason(codes, "procedure_code", "is not a 5-character HCPCS/CPT code"),
+    )
+    return codes
+
+
+def _per_value_reason(array: pa.DictionaryArray, column: str, problem: str) -> pa.Array:
+    """`column 'value' problem` for every line (callers keep only the failing ones)."""
+    values = pc.fill_null(array.dictionary.cast(pa.string()), "")
+    per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
+    return pa.DictionaryArray.from_arrays(array.indices, per_value).cast(pa.string())
+
+
+def _modifiers(arrays: list[pa.Array], rows: int, problems: Problems) -> pa.DictionaryArray:
+    """One normalized `TC,59` string per line from a delimited column and/or a family."""
+    if not arrays:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)), pa.array([""]))
+    parts = [as_dictionary(decode_text(a, "modifiers", problems)) for a in arrays]
+    combined = combine_token_columns(parts, MODIFIER_SPLIT, upper=True)
+    tokens = [t.split(",") if t else [] for t in text_values(combined)]
+    bad_token = np.array([any(len(x) != 2 or not x.isalnum() for x in t) for t in tokens], bool)
+    too_many = np.array([len(t) > 4 for t in tokens], bool)
+    problems.add(
+        "modifiers",
+        spread(combined, bad_token, False),
+        _per_value_reason(combined, "modifiers", "holds a modifier that is not two characters"),
+    )
+    problems.add("modifiers", spread(combined, too_many, False), "modifiers: more than four")
+    return combined
+
+
+def combine_token_columns(
+    parts: list[pa.DictionaryArray], split: re.Pattern[str], upper: bool = False
+) -> pa.DictionaryArray:
+    """Join the tokens of several dictionary columns per line into one `A,B,C` dictionary column.
+
+    Tokens are split on `split`, trimmed and de-duplicated in order of appearance. The join runs
+    once per distinct combination of values, found by factorizing the index columns.
+    """
+    key, combos = _combinations([indices_of(p) for p in parts], [len(p.dictionary) + 1 for p in parts])
+    values = [[*text_values(p), ""] for p in parts]
+    texts = []
+    for combo in combos:
+        seen: dict[str, None] = {}
+        for column, index in enumerate(combo):
+            for token in split.split(values[column][index]):
+                if token:
+                    seen.setdefault(token.upper() if upper else token, None)
+        texts.append(",".join(seen))
+    mapped = pc.dictionary_encode(pa.array(texts, pa.string()))
+    return pa.DictionaryArray.from_arrays(mapped.indices.take(pa.array(key)), mapped.dictionary)
+
+
+def _combinations(indices: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(combination number per line, the distinct index tuples) of several index columns."""
+    key, first = pd.factorize(indices[0], sort=False)
+    combos = first.reshape(-1, 1)
+    for idx, width in zip(indices[1:], widths[1:], strict=True):
+        key, merged = pd.factorize(key.astype(np.int64) * width + idx, sort=False)
+        combos = np.hstack([combos[merged // width], (merged % width).reshape(-1, 1)])
+    return key, combos
+
+
+def _diagnoses(array: pa.Array, problems: Problems, column: str) -> pa.DictionaryArray:
+    """Normalized `C50912,Z923` strings (upper case, no dots) per distinct value."""
+
+    def clean(values: pa.Array) -> pa.Array:
+        values = pc.utf8_upper(pc.replace_substring(values, ".", ""))
+        values = pc.replace_substring_regex(values, DIAGNOSIS_SPLIT.pattern, ",")
+        values = pc.utf8_trim(values, ",")
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+    return map_values(as_dictionary(decode_text(array, "diagnosis_codes", problems)), clean)
+
+
+def _tags(array, rows: int, problems: Problems) -> pa.DictionaryArray:
+    if array is None:
+        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+
+    def clean(values: pa.Array) -> pa.Array:
+        values = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+        values = pc.utf8_trim(pc.replace_substring_regex(values, TAG_SPLIT.pattern, ","), ",")
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+    return map_values(as_dictionary(decode_text(array, "treatment_indicators", problems)), clean)
+
+
+def _vocabulary(array, column: str, vocabulary: dict[str, str], rows: int, problems: Problems):
+    """Values mapped to their canonical spelling; a value outside the vocabulary fails its row."""
+    if array is None:
+        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+    text = _trimmed(decode_text(array, column, problems), lower=True)
+    known = pa.array(list(vocabulary), pa.string())
+    canonical = pa.array(list(vocabulary.values()), pa.string())
+    unknown = np.asarray(pc.is_null(pc.index_in(text.dictionary, value_set=known)))
+    unknown &= np.asarray(text.dictionary.is_valid())
+    allowed = ", ".join(dict.fromkeys(vocabulary.values()))
+    problems.add(
+        column,
+        spread(text, unknown, False),
+        _per_value_reason(text, column, f"is not one of: {allowed}"),
+    )
+    return map_values(text, lambda v: canonical.take(pc.index_in(v, value_set=known)))
+
+
+def _digits(array, column: str, lengths: tuple[int, int], width: int, rows: int, problems: Problems):
+    if array is None:
+        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+    text = _trimmed(decode_text(array, column, problems))
+    pattern = rf"^\d{{{lengths[0]},{lengths[1]}}}$"
+    ok = np.asarray(pc.fill_null(pc.match_substring_regex(text.dictionary, pattern), True))
+    problems.add(
+        column,
+        spread(text, ~ok, False),
+        _per_value_reason(text, column, f"is not a {lengths[0]}-{lengths[1]} digit code"),
+    )
+    return map_values(text, lambda v: pc.utf8_lpad(v, width, "0"))
+
+
+# --- numbers and dates ------------------------------------------------------------------------
+
+
+def _line_number(array: pa.Array, problems: Problems) -> pa.Array:
+    values = _number(array, "line_number", len(array), problems, minimum=1.0, required=True)
+    numbers = np.asarray(pc.fill_null(values, 1.0))
+    fraction = np.isfinite(numbers) & (np.floor(numbers) != numbers)
+    problems.add("line_number", fraction, "line_number is not a whole number")
+    return pa.array(np.where(fraction, 0, numbers).astype(np.int64))
+
+
+def _number(
+    array,
+    column: str,
+    rows: int,
+    problems: Problems,
+    *,
+    default: float | None = None,
+    minimum: float | None = None,
+    required: bool = False,
+) -> pa.Array:
+    """float64 values; blank -> default (or a 'blank' problem when required)."""
+    if array is None:
+        return pa.array(np.full(rows, default if default is not None else np.nan))
+    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_integer(value_type) or pa.types.is_floating(value_type) or pa.types.is_decimal(value_type):
+        numbers = np.asarray(pc.fill_null(array.cast(value_type).cast(pa.float64()), np.nan))
+        blank = _blank(array)
+        reason: pa.Array | str = f"{column} is not a finite number"
+    else:
+        text = as_dictionary(_trimmed(decode_text(array, column, problems)))
+        per_value = np.array([_to_float(v) for v in text_values(text)], dtype=np.float64)
+        numbers = spread(text, per_value, np.nan)
+        blank = _blank(text)
+        reason = _per_value_reason(text, column, "is not a number")
+    if required:
+        problems.add(column, blank & _blank_is_new(array, problems, column), f"{column} is blank")
+    numbers = np.where(blank, default if default is not None else np.nan, numbers)
+    not_number = ~blank & ~np.isfinite(numbers)
+    problems.add(column, not_number, reason)
+    if minimum is not None:
+        below = np.isfinite(numbers) & (numbers < minimum)
+        problems.add(column, below, f"{column} is below {minimum:g}")
+    return pa.array(numbers, pa.float64())
+
+
+def _to_float(text: str) -> float:
+    try:
+        value = float(text) if text else math.nan
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Array:
+    """date32 values; a value that is not a real date is a problem."""
+    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_dictionary(array.type) and not (
+        pa.types.is_string(value_type) or pa.types.is_binary(value_type)
+        or pa.types.is_large_string(value_type)
+    ):
+        array = array.cast(value_type)
+    if pa.types.is_date(value_type):
+        dates = array.cast(pa.date32())
+    elif pa.types.is_timestamp(value_type):
+        dates = array.cast(pa.date32())
+        midnight = pc.equal(pc.cast(dates, value_type), array)
+        problems.add(
+            column,
+            ~np.asarray(pc.fill_null(midnight, True)),
+            f"{column} has a time of day; expected a date",
+        )
+    else:
+        text = _trimmed(decode_text(array, column, problems))
+        parsed = parse_dates(text.dictionary)
+        dates = pa.DictionaryArray.from_arrays(text.indices, parsed.dates).cast(pa.date32())
+        bad = ~spread(text, np.asarray(parsed.problem.is_null()), True)
+        per_value = pc.binary_join_element_wise(
+            f"{column} '", pc.fill_null(text.dictionary, ""), "' ", pc.fill_null(parsed.problem, ""), ""
+        )
+        problems.add(column, bad, pa.DictionaryArray.from_arrays(text.indices, per_value).cast(pa.string()))
+    if required:
+        problems.add(column, _blank(array) & _blank_is_new(array, problems, column), f"{column} is blank")
+    return dates
+
+
+def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:
+    """Age in whole years on the service date (birth date first, else the age column)."""
+    age = np.full(rows, np.nan)
+    if "patient_age" in raw:
+        given = _number(raw["patient_age"], "patient_age", rows, problems, minimum=0.0)
+        age = np.asarray(given)
+    if "patient_birth_date" in raw:
+        birth = _dates(raw["patient_birth_date"], "patient_birth_date", problems, required=False)
+        born = np.asarray(birth.is_valid()) & np.asarray(service.is_valid())
+        years = years_between(birth, service)
+        problems.add(
+            "patient_birth_date", born & (years < 0), "patient_birth_date is after service_date"
+        )
+        age = np.where(born, years, age)
+    return pa.array(age, pa.float64())
+
+
+def years_between(start: pa.Array, end: pa.Array) -> np.ndarray:
+    """Completed years from `start` to `end` (a birthday counts on the day itself)."""
+    s = np.asarray(pc.fill_null(start.cast(pa.date32()), 0).cast(pa.int32())).astype("M8[D]")
+    e = np.asarray(pc.fill_null(end.cast(pa.date32()), 0).cast(pa.int32())).astype("M8[D]")
+    sy, ey = s.astype("M8[Y]"), e.astype("M8[Y]")
+    sm, em = s.astype("M8[M]"), e.astype("M8[M]")
+    s_month_day = (sm - sy).astype(np.int64) * 32 + (s - sm).astype(np.int64)
+    e_month_day = (em - ey).astype(np.int64) * 32 + (e - em).astype(np.int64)
+    return (ey - sy).astype(np.int64) - (e_month_day < s_month_day)

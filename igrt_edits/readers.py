@@ -1,0 +1,311 @@
+"""Find input files and read them into Arrow tables with only the columns the run needs.
+
+A CSV's delimiter is detected from its header (or given); every column is read as text so the
+loader, not the CSV parser, decides what a bad value is. Rows the parser cannot split into the
+header's columns are kept aside with their row numbers. Parquet columns keep their types; the
+normalizer casts them exactly or rejects the row.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from igrt_edits.columns import ColumnMap, is_contract_column, match_columns, normalize_name
+from igrt_edits.errors import InputError
+
+CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+DELIMITERS = (",", "|", "\t", ";")
+DELIMITER_NAMES = {",": "comma", "|": "pipe", "\t": "tab", ";": "semicolon"}
+
+# Text columns with few distinct values: kept dictionary-encoded so per-value work (code
+# classification, date parsing) runs on the dictionary, not on every line.
+LOW_CARDINALITY = {
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "diagnosis_codes",
+    "claim_type",
+    "place_of_service",
+    "bill_type",
+    "setting",
+    "payer",
+    "line_of_business",
+    "patient_birth_date",
+    "patient_age",
+    "beam_modality",
+    "treatment_indicators",
+    "units",
+    "line_number",
+}
+
+
+@dataclass
+class Extract:
+    """One input file read for linting."""
+
+    path: Path
+    format: str
+    columns: ColumnMap
+    table: pa.Table
+    """Columns renamed to canonical names; family members as `modifiers.0`, `modifiers.1`, ..."""
+    source_rows: np.ndarray
+    """Spreadsheet row number (header = 1) of each table row."""
+    rows_read: int
+    """Data rows in the file, including malformed ones."""
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    """(row number, reason) of rows the parser could not split into the header's columns."""
+    size_bytes: int = 0
+    delimiter: str | None = None
+
+
+def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """Expand files, directories and globs into (claim files, skipped files), in a stable order.
+
+    A directory contributes its CSV and Parquet files (recursively); other files in it are
+    skipped and reported, not read. A named file is always read, whatever its suffix.
+    """
+    files: list[Path] = []
+    skipped: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found, ignored = _scan_directory(path)
+            if not found:
+                raise InputError(f"{raw}: the directory holds no CSV or Parquet files")
+            files.extend(found)
+            skipped.extend(ignored)
+        elif path.exists():
+            files.append(path)
+        elif glob.has_magic(raw):
+            matches = sorted(Path(m) for m in glob.glob(raw, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise InputError(f"{raw}: no files match this pattern")
+            files.extend(matches)
+        else:
+            raise InputError(f"{raw}: no such file or directory")
+    return _first_spelling(files), skipped
+
+
+def _first_spelling(files: list[Path]) -> list[Path]:
+    """Drop repeats of a file named twice (e.g. by a directory and a glob)."""
+    seen: set[Path] = set()
+    kept = []
+    for path in files:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            kept.append(path)
+    return kept
+
+
+def _scan_directory(directory: Path) -> tuple[list[Path], list[Path]]:
+    found, ignored = [], []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(root) / name
+            if name.startswith("."):
+                continue
+            suffix = path.suffix.lower()
+            (found if suffix in CSV_SUFFIXES | PARQUET_SUFFIXES else ignored).append(path)
+    return found, ignored
+
+
+def read_extract(
+    path: Path,
+    *,
+    user_map: Mapping[str, str | Sequence[str]] | None = None,
+    delimiter: str | None = None,
+    passthrough: bool = False,
+) -> Extract:
+    """Read one file. Raises InputError when it cannot be read as a claims extract."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); expected a CSV or Parquet extract")
+    if head.startswith(b"PAR1"):
+        extract = _read_parquet(path, user_map, passthrough)
+    elif path.suffix.lower() in PARQUET_SUFFIXES:
+        raise InputError(f"{path}: not a Parquet file (no PAR1 header)")
+    else:
+        extract = _read_csv(path, head, user_map, delimiter, passthrough)
+    extract.size_bytes = size
+    return extract
+
+
+def _read_parquet(path: Path, user_map, passthrough: bool) -> Extract:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+    headers = parquet.schema_arrow.names
+    _check_duplicate_headers(headers, path)
+    columns = match_columns(headers, str(path), user_map)
+    wanted = columns.source_columns() + (list(columns.passthrough) if passthrough else [])
+    schema = parquet.schema_arrow
+    dictionary = [
+        name
+        for canonical, name in _renames(columns).items()
+        if canonical.split(".")[0] in LOW_CARDINALITY
+        and pa.types.is_string(schema.field(name).type)
+    ]
+    try:
+        table = parquet.read(columns=wanted, read_dictionary=dictionary)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from exc
+    table = _rename(table, columns)
+    rows = table.num_rows
+    return Extract(
+        path=path,
+        format="parquet",
+        columns=columns,
+        table=table,
+        source_rows=np.arange(2, rows + 2, dtype=np.int64),
+        rows_read=rows,
+    )
+
+
+def _read_csv(path: Path, head: bytes, user_map, delimiter: str | None, passthrough: bool):
+    if b"\x00" in head:
+        raise InputError(f"{path}: not a CSV file (binary content)")
+    header_line = _header_line(head)
+    if delimiter is None:
+        delimiter = sniff_delimiter(header_line)
+    headers = _split_header(header_line, delimiter)
+    _check_duplicate_headers(headers, path)
+    names = _unique_names(headers)
+    columns = match_columns(names, str(path), user_map)
+    wanted = columns.source_columns() + (list(columns.passthrough) if passthrough else [])
+    types = {}
+    renames = {v: k for k, v in _renames(columns).items()}
+    for name in wanted:
+        canonical = renames.get(name, "").split(".")[0]
+        low = canonical in LOW_CARDINALITY
+        types[name] = pa.dictionary(pa.int32(), pa.binary()) if low else pa.binary()
+    malformed: list[tuple[int | None, str]] = []
+    table = _parse_csv(path, names, delimiter, wanted, types, malformed, use_threads=True)
+    if malformed and any(number is None for number, _ in malformed):
+        # Row numbers of malformed rows are only known to a single-threaded parse.
+        malformed.clear()
+        table = _parse_csv(path, names, delimiter, wanted, types, malformed, use_threads=False)
+    bad_rows = np.array(sorted(n for n, _ in malformed), dtype=np.int64)
+    rows_read = table.num_rows + len(bad_rows)
+    all_rows = np.arange(2, rows_read + 2, dtype=np.int64)
+    source_rows = np.setdiff1d(all_rows, bad_rows, assume_unique=True) if len(bad_rows) else all_rows
+    return Extract(
+        path=path,
+        format="csv",
+        columns=columns,
+        table=_rename(table, columns),
+        source_rows=source_rows,
+        rows_read=rows_read,
+        malformed=[(int(n), reason) for n, reason in sorted(malformed)],
+        delimiter=delimiter,
+    )
+
+
+def _parse_csv(path, names, delimiter, wanted, types, malformed, *, use_threads: bool) -> pa.Table:
+    def on_invalid(row) -> str:
+        reason = (
+            f"has {row.actual_columns} fields where the header has {row.expected_columns}"
+        )
+        malformed.append((row.number, reason))
+        return "skip"
+
+    try:
+        return pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(
+                column_names=names, skip_rows=1, use_threads=use_threads
+            ),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=wanted,
+                column_types=types,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _header_line(head: bytes) -> str:
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    line = text.split(b"\n", 1)[0].rstrip(b"\r")
+    return line.decode("utf-8", errors="replace")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The candidate delimiter that splits the header into the most fields (comma on a tie)."""
+    counts = {d: len(_split_header(header_line, d)) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    """Split a header line, honouring double quotes."""
+    fields, current, quoted = [], [], False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    fields.append("".join(current))
+    return [f.strip() for f in fields]
+
+
+def _check_duplicate_headers(headers: Sequence[str], path: Path) -> None:
+    counts = Counter(normalize_name(h) for h in headers)
+    for name, count in counts.items():
+        if count > 1 and is_contract_column(name):
+            raise InputError(
+                f"{path}: column {name!r} appears {count} times in the header;"
+                " rename or drop the extra one"
+            )
+
+
+def _unique_names(headers: Sequence[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    names = []
+    for header in headers:
+        seen[header] += 1
+        names.append(header if seen[header] == 1 else f"{header}__{seen[header]}")
+    return names
+
+
+def _renames(columns: ColumnMap) -> dict[str, str]:
+    """canonical (or `family.i`) -> source column name."""
+    renames = dict(columns.single)
+    for family, members in columns.families.items():
+        for i, name in enumerate(members):
+            renames[f"{family}.{i}"] = name
+    return renames
+
+
+def _rename(table: pa.Table, columns: ColumnMap) -> pa.Table:
+    to_canonical = {v: k for k, v in _renames(columns).items()}
+    return table.rename_columns([to_canonical.get(n, n) for n in table.column_names])
