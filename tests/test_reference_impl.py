@@ -394,13 +394,15 @@ HIT = {("C1", 1)}
 @pytest.mark.parametrize("dx", [
     "Z92.3", "C22.1", "C23", "C24.0", "C01", "C32.9", "C76.0", "C81.9A", "C84.A0", "C86.6",
     "C34.12", "C61", "C15.5", "C16.9", "C25.4", "C40.02", "C49.A1", "C48.0",
-    "C61 C18.9", "c50.912,Z92.3",
+    "C61 C18.9", "c50.912,Z92.3", "C83",
 ])
 def test_unconditional_indications_satisfy(dx: str) -> None:
     assert _3dcrt(dx) == (set(), set())
 
 
-@pytest.mark.parametrize("dx", ["C18.9", "Z85.46", "Z85.3", "C78.7", "C73", "D05.10", "C50", ""])
+@pytest.mark.parametrize("dx", [
+    "C18.9", "Z85.46", "Z85.3", "C78.7", "C73", "D05.10", "C50", "C34", "C82", "",
+])
 def test_no_indication_gives_igrt007(dx: str) -> None:
     assert _3dcrt(dx) == (HIT, set())
 
