@@ -46,4 +46,6 @@ def indices_of(array: pa.DictionaryArray) -> np.ndarray:
 
 def text_values(array: pa.DictionaryArray) -> np.ndarray:
     """The dictionary as a numpy object array of str ('' for null entries)."""
-    return np.asarray(pc.fill_null(array.dictionary.cast(pa.string()), "").to_pylist(), dtype=object)
+    return np.asarray(
+        pc.fill_null(array.dictionary.cast(pa.string()), "").to_pylist(), dtype=object
+    )

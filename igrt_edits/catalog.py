@@ -7,6 +7,7 @@ configuration. Every problem is reported with the file and the key that holds it
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Iterable, Sequence
@@ -212,7 +213,9 @@ class Catalog:
             raise EditDataError(f"unknown rule {rule_id!r} (rules: {known})") from None
 
 
-def expand_codes(items: Sequence[str], table: Table, key: str, sets: dict | None = None) -> set[str]:
+def expand_codes(
+    items: Sequence[str], table: Table, key: str, sets: dict | None = None
+) -> set[str]:
     """Codes from a list of codes, `A-B` ranges and (when `sets` is given) `@set` references."""
     codes: set[str] = set()
     for item in items:
@@ -242,7 +245,10 @@ def _code_range(item: str, table: Table, key: str) -> set[str]:
     if not (low.isdigit() and high.isdigit()) or int(low) > int(high):
         raise table.fail(key, f"{item!r} is not an ascending range of codes")
     width = len(low)
-    return {f"{first[:head]}{n:0{width}d}{first[len(first) - tail:]}" for n in range(int(low), int(high) + 1)}
+    return {
+        f"{first[:head]}{n:0{width}d}{first[len(first) - tail :]}"
+        for n in range(int(low), int(high) + 1)
+    }
 
 
 def _common_prefix(words: list[str]) -> str:
@@ -378,7 +384,7 @@ def _check_overlaps(windows: list[ValidityWindow]) -> None:
         by_code.setdefault(w.code, []).append(w)
     for code, entries in by_code.items():
         ordered = sorted(entries, key=lambda w: w.window.start.toordinal() if w.window.start else 0)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in itertools.pairwise(ordered):
             end = before.window.end.toordinal() if before.window.end else float("inf")
             start = after.window.start.toordinal() if after.window.start else 0
             if start <= end:

@@ -9,18 +9,17 @@ from pathlib import Path
 import click
 
 from igrt_edits import __version__
-from igrt_edits.catalog import Catalog, load_catalog
-from igrt_edits.config import FAIL_ON, Config, check_rate, load_config, parse_delimiter, parse_mapping
-from igrt_edits.context import ContextOptions
-from igrt_edits.engine import SEVERITY_RANK, RuleSet
-from igrt_edits.errors import ConfigError, RunError
-from igrt_edits.kinds import RunOptions
-from igrt_edits.pipeline import LoadOptions, RunResult, lint
+from igrt_edits.catalog import load_catalog
+from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
+from igrt_edits.engine import SEVERITY_RANK
+from igrt_edits.errors import RunError
+from igrt_edits.pipeline import RunResult
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import atomic_text
 from igrt_edits.report.formats import write_csv, write_json
 from igrt_edits.report.summary import build_summary
 from igrt_edits.report.table import make_console, render_table
+from igrt_edits.runner import build_ruleset, run_check
 
 FORMATS = ("table", "json", "csv")
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".txt": "table"}
@@ -39,17 +38,57 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from --output's suffix, else table).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write findings to FILE (atomically) instead of stdout.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), help="Lowest severity that makes the exit status 1 (default: error).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (default: igrt-edits.toml or pyproject.toml found upward).")
-@click.option("--map", "mappings", multiple=True, metavar="CANONICAL=SOURCE", help="Map a contract column to a source column; repeatable.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Output format (default: from --output's suffix, else table).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write findings to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    help="Lowest severity that makes the exit status 1 (default: error).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: igrt-edits.toml or pyproject.toml found upward).",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="CANONICAL=SOURCE",
+    help="Map a contract column to a source column; repeatable.",
+)
 @click.option("--delimiter", help="CSV delimiter (default: detected among , | tab ;).")
-@click.option("--max-reject-rate", type=float, help="Fail (exit 2) when more than this share of rows is rejected.")
-@click.option("--select", multiple=True, help="Rule ids or prefixes to apply (comma-separated or repeated).")
+@click.option(
+    "--max-reject-rate",
+    type=float,
+    help="Fail (exit 2) when more than this share of rows is rejected.",
+)
+@click.option(
+    "--select", multiple=True, help="Rule ids or prefixes to apply (comma-separated or repeated)."
+)
 @click.option("--ignore", multiple=True, help="Rule ids or prefixes to skip.")
-@click.option("--adult-age", type=int, help="Members younger than this on the service date are out of scope (default 19).")
-@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), help="Write rejected rows with reasons to FILE (CSV).")
+@click.option(
+    "--adult-age",
+    type=int,
+    help="Members younger than this on the service date are out of scope (default 19).",
+)
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False),
+    help="Write rejected rows with reasons to FILE (CSV).",
+)
 def check(
     paths: tuple[str, ...],
     fmt: str | None,
@@ -76,17 +115,13 @@ def check(
             adult_age=adult_age,
             fail_on=fail_on,
         )
-        catalog = load_catalog(extra=config.extra_edits)
-        ruleset = build_ruleset(catalog, config)
-        result = lint(
-            paths,
-            ruleset,
-            ContextOptions.of(config.adult_age, config.cpt_payers, config.cpt_lines_of_business),
-            LoadOptions(user_map=config.columns, delimiter=config.delimiter),
-            config.max_reject_rate,
-        )
+        catalog, ruleset, result = run_check(paths, config)
         summary = build_summary(result, catalog, ruleset)
-        fmt = fmt or SUFFIX_FORMATS.get(Path(output).suffix.lower(), "table") if output else fmt or "table"
+        fmt = (
+            fmt or SUFFIX_FORMATS.get(Path(output).suffix.lower(), "table")
+            if output
+            else fmt or "table"
+        )
         write_findings(result, summary, fmt, output)
         if rejects_path:
             write_rejects(result, rejects_path)
@@ -94,29 +129,6 @@ def check(
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
     sys.exit(exit_status(result, config.fail_on))
-
-
-def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
-    """Rules chosen by configuration; unknown rule ids or indication ids are errors."""
-    for rule_id in config.severity:
-        catalog.rule(rule_id)
-    for selector in (*config.select, *config.ignore):
-        if not any(r.startswith(selector.upper()) for r in catalog.rules):
-            raise ConfigError(f"--select/--ignore {selector!r} matches no rule ({', '.join(catalog.rules)})")
-    known = {r.id for r in catalog.data.indications.ranges if r.optional}
-    for row in config.enable_indications:
-        if row not in known:
-            raise ConfigError(
-                f"[indications] enable: {row!r} is not an optional indication row"
-                f" (optional rows: {', '.join(sorted(known))})"
-            )
-    return RuleSet.build(
-        catalog,
-        select=config.select,
-        ignore=config.ignore,
-        severity=config.severity,
-        options=RunOptions(enabled_indications=frozenset(config.enable_indications)),
-    )
 
 
 def exit_status(result: RunResult, fail_on: str) -> int:
@@ -141,7 +153,9 @@ def _emit(result: RunResult, summary: dict, fmt: str, out, *, to_terminal: bool)
     elif fmt == "csv":
         write_csv(out, result.findings)
     else:
-        console = make_console(out, color=None if to_terminal else False, width=None if to_terminal else 100)
+        console = make_console(
+            out, color=None if to_terminal else False, width=None if to_terminal else 100
+        )
         render_table(console, result.findings, summary)
 
 
@@ -158,7 +172,9 @@ def write_rejects(result: RunResult, path: str) -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file."
+)
 def rules(config_path: str | None) -> None:
     """List the rules: id, name, severity and what each flags."""
     try:
@@ -173,7 +189,9 @@ def rules(config_path: str | None) -> None:
 
 @main.command()
 @click.argument("rule_id")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file."
+)
 def explain(rule_id: str, config_path: str | None) -> None:
     """Explain RULE_ID: what it checks, why, how to fix the claim, its codes and source."""
     try:

@@ -181,7 +181,9 @@ def match_columns(
     passthrough = tuple(h for h in headers if h not in claimed)
     return ColumnMap(
         single=single,
-        families={k: tuple(h for _, h in sorted(v, key=lambda p: p[0])) for k, v in families.items()},
+        families={
+            k: tuple(h for _, h in sorted(v, key=lambda p: p[0])) for k, v in families.items()
+        },
         passthrough=passthrough,
     )
 

@@ -74,7 +74,9 @@ def find_config(start: Path | None = None) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and "igrt-edits" in load_toml(pyproject, ConfigError).get("tool", {}):
+        if pyproject.is_file() and "igrt-edits" in load_toml(pyproject, ConfigError).get(
+            "tool", {}
+        ):
             return pyproject
     return None
 
@@ -109,7 +111,9 @@ def parse_config(data: dict[str, Any], where: str, base: Path) -> Config:
         config = replace(
             config,
             cpt_payers=tuple(scheme.strings("cpt_payers", [])),
-            cpt_lines_of_business=tuple(b.lower() for b in scheme.strings("cpt_lines_of_business", [])),
+            cpt_lines_of_business=tuple(
+                b.lower() for b in scheme.strings("cpt_lines_of_business", [])
+            ),
         )
         scheme.finish()
     indications = top.table("indications", None)
@@ -128,7 +132,9 @@ def _columns(table: Table) -> dict[str, str | list[str]]:
     mapping: dict[str, str | list[str]] = {}
     for canonical in list(table.data):
         if canonical not in CANONICAL:
-            raise table.fail(canonical, f"not a column of the data contract ({', '.join(CANONICAL)})")
+            raise table.fail(
+                canonical, f"not a column of the data contract ({', '.join(CANONICAL)})"
+            )
         value = table.get(canonical, (str, list))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise table.fail(canonical, "expected a column name or a list of column names")
@@ -182,7 +188,9 @@ def parse_delimiter(value: str, where: str = "--delimiter") -> str:
     """A one-character delimiter, or one of the words comma, pipe, tab, semicolon."""
     value = DELIMITER_WORDS.get(value.lower(), value)
     if len(value) != 1:
-        raise ConfigError(f"{where}: delimiter {value!r} must be one character or comma/pipe/tab/semicolon")
+        raise ConfigError(
+            f"{where}: delimiter {value!r} must be one character or comma/pipe/tab/semicolon"
+        )
     return value
 
 
@@ -199,12 +207,17 @@ def parse_mapping(items: tuple[str, ...]) -> dict[str, str | list[str]]:
         canonical, sep, source = item.partition("=")
         canonical = canonical.strip().lower()
         if not sep or not source.strip():
-            raise ConfigError(f"--map {item!r}: expected CANONICAL=SOURCE, e.g. procedure_code=HCPCS_CD")
+            raise ConfigError(
+                f"--map {item!r}: expected CANONICAL=SOURCE, e.g. procedure_code=HCPCS_CD"
+            )
         if canonical not in CANONICAL:
             raise ConfigError(f"--map {item!r}: {canonical!r} is not a column of the data contract")
         if canonical in mapping and canonical in ("modifiers", "diagnosis_codes"):
             previous = mapping[canonical]
-            mapping[canonical] = [*([previous] if isinstance(previous, str) else previous), source.strip()]
+            mapping[canonical] = [
+                *([previous] if isinstance(previous, str) else previous),
+                source.strip(),
+            ]
         else:
             mapping[canonical] = source.strip()
     return mapping

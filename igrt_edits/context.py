@@ -51,7 +51,9 @@ def derive_setting(lines: pa.Table) -> np.ndarray:
     """Setting code per line: 0 unknown, 1 OPPS, 2 MPFS, 3 OTHER."""
     given = _classify(
         lines.column("setting"),
-        lambda v: np.select([v == "OPPS", v == "MPFS", v == "OTHER"], [_OPPS, _MPFS, _OTHER], _UNKNOWN),
+        lambda v: np.select(
+            [v == "OPPS", v == "MPFS", v == "OTHER"], [_OPPS, _MPFS, _OTHER], _UNKNOWN
+        ),
     )
     claim_type = _classify(
         lines.column("claim_type"),
@@ -73,7 +75,8 @@ def derive_setting(lines: pa.Table) -> np.ndarray:
 def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions) -> np.ndarray:
     """'cpt', 'gcode' or '' per line."""
     cpt_payer = _classify(
-        lines.column("payer"), lambda v: np.isin(np.char.lower(v.astype(str)), list(options.cpt_payers))
+        lines.column("payer"),
+        lambda v: np.isin(np.char.lower(v.astype(str)), list(options.cpt_payers)),
     )
     cpt_lob = _classify(
         lines.column("line_of_business"), lambda v: np.isin(v, list(options.cpt_lines_of_business))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ class RuleSet:
     """The rules a run applies (after selection and severity overrides) and their options."""
 
     rules: tuple[Rule, ...]
-    options: RunOptions = RunOptions()
+    options: RunOptions = field(default_factory=RunOptions)
 
     @staticmethod
     def build(
@@ -57,7 +57,7 @@ class RuleSet:
         select: Iterable[str] = (),
         ignore: Iterable[str] = (),
         severity: dict[str, str] | None = None,
-        options: RunOptions = RunOptions(),
+        options: RunOptions | None = None,
     ) -> RuleSet:
         """Rules chosen by id or prefix (ruff-style select/ignore), with severities overridden."""
         select = [s.upper() for s in select] or [""]
@@ -69,7 +69,7 @@ class RuleSet:
             ):
                 override = (severity or {}).get(rule.id)
                 chosen.append(rule.with_severity(override) if override else rule)
-        return RuleSet(tuple(chosen), options)
+        return RuleSet(tuple(chosen), options or RunOptions())
 
 
 def empty_findings() -> pd.DataFrame:
@@ -85,13 +85,19 @@ def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     if frame.empty or not ruleset.rules:
         return empty_findings()
     lines = Lines(frame)
-    parts = [_findings(rule, rule.kind.find(lines, ruleset.options), lines) for rule in ruleset.rules]
+    parts = [
+        _findings(rule, rule.kind.find(lines, ruleset.options), lines) for rule in ruleset.rules
+    ]
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()
     findings = pd.concat(parts, ignore_index=True)
     order = np.lexsort(
-        (findings["rule_id"].to_numpy(), findings["line_number"].to_numpy(), findings["claim_id"].to_numpy())
+        (
+            findings["rule_id"].to_numpy(),
+            findings["line_number"].to_numpy(),
+            findings["claim_id"].to_numpy(),
+        )
     )
     return findings.iloc[order].reset_index(drop=True)
 
@@ -106,13 +112,18 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
     refs = lines.claim_text[related_rows] + ":" + lines.line_text[related_rows]
     line_sort = lines.frame["line_number"].to_numpy()[related_rows]
     related_text = join_per_group(
-        hit_of, refs, len(rows), sort_by=[lines.claim_text[related_rows], line_sort],
+        hit_of,
+        refs,
+        len(rows),
+        sort_by=[lines.claim_text[related_rows], line_sort],
         limit=RELATED_LIMIT,
     )
     related_codes = join_per_group(hit_of, lines.code[related_rows], len(rows))
     fields = _standard_fields(rule, lines, rows)
     fields["related"] = related_text
-    fields["with_related"] = np.where(related_text != "", " (with " + related_text.astype(str) + ")", "").astype(object)
+    fields["with_related"] = np.where(
+        related_text != "", " (with " + related_text.astype(str) + ")", ""
+    ).astype(object)
     fields["related_codes"] = related_codes
     fields.update({k: np.asarray(v, dtype=object)[order] for k, v in hits.fields.items()})
     template = None if hits.template is None else np.asarray(hits.template, dtype=object)[order]
@@ -135,7 +146,10 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
             "source_file": frame["source_file"].astype(str).to_numpy(dtype=object)[rows],
             "source_row": frame["source_row"].to_numpy(dtype=np.int64)[rows],
             "fingerprint": fingerprints(
-                rule.id, lines.claim_text[rows], lines.line_text[rows], lines.code[rows],
+                rule.id,
+                lines.claim_text[rows],
+                lines.line_text[rows],
+                lines.code[rows],
                 lines.date_text[rows],
             ),
         }
@@ -151,13 +165,17 @@ def _related_positions(rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]):
 
 
 def _related_lists(hit_of, related_rows, rows, lines: Lines) -> list[list[str]]:
-    frame = pd.DataFrame(
-        {
-            "h": hit_of,
-            "claim": lines.claim_text[related_rows],
-            "line": lines.frame["line_number"].to_numpy()[related_rows],
-        }
-    ).drop_duplicates().sort_values(["h", "claim", "line"], kind="stable")
+    frame = (
+        pd.DataFrame(
+            {
+                "h": hit_of,
+                "claim": lines.claim_text[related_rows],
+                "line": lines.frame["line_number"].to_numpy()[related_rows],
+            }
+        )
+        .drop_duplicates()
+        .sort_values(["h", "claim", "line"], kind="stable")
+    )
     refs = (frame["claim"] + ":" + frame["line"].astype(str)).to_numpy(dtype=object)
     counts = np.bincount(frame["h"].to_numpy(dtype=np.int64), minlength=len(rows))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
@@ -210,7 +228,9 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def fingerprints(rule_id: str, claim: Sequence, line: Sequence, code: Sequence, date: Sequence) -> np.ndarray:
+def fingerprints(
+    rule_id: str, claim: Sequence, line: Sequence, code: Sequence, date: Sequence
+) -> np.ndarray:
     """Stable 16-hex-digit FNV-1a 64 hashes of `rule|claim|line|code|date` (UTF-8)."""
     texts = pc.binary_join_element_wise(
         rule_id,
@@ -223,8 +243,12 @@ def fingerprints(rule_id: str, claim: Sequence, line: Sequence, code: Sequence, 
 def fnv1a_hex(texts: pa.Array) -> np.ndarray:
     """FNV-1a 64 of each string, vectorized over strings (one pass per byte position)."""
     texts = texts.cast(pa.string())
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset : texts.offset + len(texts) + 1]
-    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8) if len(texts) else np.zeros(0, np.uint8)
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    data = (
+        np.frombuffer(texts.buffers()[2], dtype=np.uint8) if len(texts) else np.zeros(0, np.uint8)
+    )
     lengths = np.diff(offsets)
     h = np.full(len(texts), _FNV_OFFSET, dtype=np.uint64)
     for j in range(int(lengths.max()) if len(texts) else 0):

@@ -33,7 +33,9 @@ def join_per_group(
         rank = np.arange(len(frame)) - np.repeat(np.cumsum(counts) - counts, counts)
         frame = frame[rank < limit]
     offsets = np.concatenate([[0], np.cumsum(shown)]).astype(np.int32)
-    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(frame["v"].to_numpy(), pa.string()))
+    lists = pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(frame["v"].to_numpy(), pa.string())
+    )
     joined = pc.binary_join(lists, separator).to_numpy(zero_copy_only=False).astype(object)
     if limit is not None:
         more = counts - shown

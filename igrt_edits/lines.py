@@ -186,7 +186,9 @@ class Lines:
         if scope == "claim_or_patient_day":
             a = self.pairs_in_scope("claim", flagged, related)
             b = self.pairs_in_scope("patient_day", flagged, related)
-            both = pd.DataFrame({"f": np.concatenate([a[0], b[0]]), "r": np.concatenate([a[1], b[1]])})
+            both = pd.DataFrame(
+                {"f": np.concatenate([a[0], b[0]]), "r": np.concatenate([a[1], b[1]])}
+            )
             both = both.drop_duplicates()
             return both["f"].to_numpy(), both["r"].to_numpy()
         key = self.key(scope)
@@ -199,7 +201,7 @@ class Lines:
 
 @dataclass
 class Hits:
-    """What one rule found: flagged lines, their message fields and the lines that made them fire."""
+    """What one rule found: flagged lines, message fields and the lines that made them fire."""
 
     rows: np.ndarray
     """Positions of flagged lines."""
@@ -216,7 +218,9 @@ class Hits:
         return Hits(rows=none, fields={}, related=(none, none))
 
 
-def pairs_for(rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def pairs_for(
+    rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Keep the pairs whose flagged line is in `rows`."""
     keep = np.isin(pairs[0], rows)
     return pairs[0][keep], pairs[1][keep]

@@ -108,8 +108,12 @@ def normalize_extract(extract: Extract, file_index: int) -> Part:
     rows = table.num_rows
     problems = Problems(rows)
     out: dict[str, pa.Array] = {}
-    raw = {name: table.column(name).chunk(0) if table.column(name).num_chunks else
-           pa.array([], table.column(name).type) for name in table.column_names}
+    raw = {
+        name: table.column(name).chunk(0)
+        if table.column(name).num_chunks
+        else pa.array([], table.column(name).type)
+        for name in table.column_names
+    }
 
     out["claim_id"] = _required_text(raw, "claim_id", problems)
     out["patient_id"] = _required_text(raw, "patient_id", problems)
@@ -117,21 +121,25 @@ def normalize_extract(extract: Extract, file_index: int) -> Part:
     service = _dates(raw["service_date"], "service_date", problems, required=True)
     out["service_date"] = service
     out["procedure_code"] = _procedure_code(raw["procedure_code"], problems)
-    out["modifiers"] = _modifiers(
-        [raw[c] for c in _family(table, "modifiers")], rows, problems
-    )
+    out["modifiers"] = _modifiers([raw[c] for c in _family(table, "modifiers")], rows, problems)
     out["units"] = _number(raw.get("units"), "units", rows, problems, default=1.0, minimum=0.0)
     for i, name in enumerate(_family(table, "diagnosis_codes")):
         out[f"diagnosis_codes.{i}"] = _diagnoses(raw[name], problems, name)
-    out["claim_type"] = _vocabulary(raw.get("claim_type"), "claim_type", CLAIM_TYPES, rows, problems)
+    out["claim_type"] = _vocabulary(
+        raw.get("claim_type"), "claim_type", CLAIM_TYPES, rows, problems
+    )
     out["setting"] = _vocabulary(raw.get("setting"), "setting", SETTINGS, rows, problems)
     out["bill_type"] = _digits(raw.get("bill_type"), "bill_type", (3, 4), 4, rows, problems)
     out["place_of_service"] = _digits(
         raw.get("place_of_service"), "place_of_service", (1, 2), 2, rows, problems
     )
     out["payer"] = _plain(raw.get("payer"), rows, problems, "payer")
-    out["line_of_business"] = _plain(raw.get("line_of_business"), rows, problems, "line_of_business", lower=True)
-    out["beam_modality"] = _plain(raw.get("beam_modality"), rows, problems, "beam_modality", lower=True)
+    out["line_of_business"] = _plain(
+        raw.get("line_of_business"), rows, problems, "line_of_business", lower=True
+    )
+    out["beam_modality"] = _plain(
+        raw.get("beam_modality"), rows, problems, "beam_modality", lower=True
+    )
     out["treatment_indicators"] = _tags(raw.get("treatment_indicators"), rows, problems)
     out["age"] = _age(raw, service, rows, problems)
     out["provider_id"] = _plain(raw.get("provider_id"), rows, problems, "provider_id")
@@ -196,7 +204,9 @@ def _raw_text(array: pa.Array | None, rows: np.ndarray) -> pa.Array:
     if pa.types.is_dictionary(taken.type):
         taken = taken.cast(taken.type.value_type)
     if pa.types.is_binary(taken.type) or pa.types.is_large_binary(taken.type):
-        values = [v.decode("utf-8", "replace") if v is not None else None for v in taken.to_pylist()]
+        values = [
+            v.decode("utf-8", "replace") if v is not None else None for v in taken.to_pylist()
+        ]
         return pa.array(values, pa.string())
     return taken.cast(pa.string())
 
@@ -212,8 +222,10 @@ def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
     if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
         return _decode_binary(array, column, problems)
     if pa.types.is_integer(value_type):
-        return array.cast(pa.string()) if not pa.types.is_dictionary(array.type) else (
-            map_values(array, lambda v: v.cast(pa.string()))
+        return (
+            array.cast(pa.string())
+            if not pa.types.is_dictionary(array.type)
+            else (map_values(array, lambda v: v.cast(pa.string())))
         )
     if pa.types.is_floating(value_type):
         return _whole_floats_as_text(array, column, problems)
@@ -258,7 +270,9 @@ def _whole_floats_as_text(array: pa.Array, column: str, problems: Problems) -> p
     values = np.asarray(pc.fill_null(array.cast(pa.float64()), 0.0))
     whole = np.isfinite(values) & (np.floor(values) == values)
     problems.add(column, ~whole & np.asarray(array.is_valid()), f"{column} is not a whole number")
-    ints = pa.array(np.where(whole, values, 0).astype(np.int64), mask=~whole | ~np.asarray(array.is_valid()))
+    ints = pa.array(
+        np.where(whole, values, 0).astype(np.int64), mask=~whole | ~np.asarray(array.is_valid())
+    )
     return ints.cast(pa.string())
 
 
@@ -284,7 +298,9 @@ def _required_text(raw, column: str, problems: Problems) -> pa.Array:
         text = text.cast(text.type.value_type)
     trimmed = pc.utf8_trim_whitespace(text)
     cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    problems.add(column, _blank(cleaned) & _blank_is_new(raw[column], problems, column), f"{column} is blank")
+    problems.add(
+        column, _blank(cleaned) & _blank_is_new(raw[column], problems, column), f"{column} is blank"
+    )
     return cleaned
 
 
@@ -310,7 +326,11 @@ def _procedure_code(array: pa.Array, problems: Problems) -> pa.DictionaryArray:
     codes = _trimmed(decode_text(array, "procedure_code", problems), upper=True)
     shape_ok = pc.match_substring_regex(codes.dictionary, r"^[A-Z0-9]{5}$")
     bad_shape = ~spread(codes, np.asarray(shape_ok, dtype=bool), True)
-    problems.add("procedure_code", _blank(codes) & _blank_is_new(array, problems, "procedure_code"), "procedure_code is blank")
+    problems.add(
+        "procedure_code",
+        _blank(codes) & _blank_is_new(array, problems, "procedure_code"),
+        "procedure_code is blank",
+    )
     problems.add(
         "procedure_code",
         bad_shape,
@@ -352,7 +372,9 @@ def combine_token_columns(
     Tokens are split on `split`, trimmed and de-duplicated in order of appearance. The join runs
     once per distinct combination of values, found by factorizing the index columns.
     """
-    key, combos = _combinations([indices_of(p) for p in parts], [len(p.dictionary) + 1 for p in parts])
+    key, combos = _combinations(
+        [indices_of(p) for p in parts], [len(p.dictionary) + 1 for p in parts]
+    )
     values = [[*text_values(p), ""] for p in parts]
     texts = []
     for combo in combos:
@@ -418,7 +440,9 @@ def _vocabulary(array, column: str, vocabulary: dict[str, str], rows: int, probl
     return map_values(text, lambda v: canonical.take(pc.index_in(v, value_set=known)))
 
 
-def _digits(array, column: str, lengths: tuple[int, int], width: int, rows: int, problems: Problems):
+def _digits(
+    array, column: str, lengths: tuple[int, int], width: int, rows: int, problems: Problems
+):
     if array is None:
         return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
     text = _trimmed(decode_text(array, column, problems))
@@ -457,7 +481,11 @@ def _number(
     if array is None:
         return pa.array(np.full(rows, default if default is not None else np.nan))
     value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
-    if pa.types.is_integer(value_type) or pa.types.is_floating(value_type) or pa.types.is_decimal(value_type):
+    if (
+        pa.types.is_integer(value_type)
+        or pa.types.is_floating(value_type)
+        or pa.types.is_decimal(value_type)
+    ):
         numbers = np.asarray(pc.fill_null(array.cast(value_type).cast(pa.float64()), np.nan))
         blank = _blank(array)
         reason: pa.Array | str = f"{column} is not a finite number"
@@ -490,7 +518,8 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
     """date32 values; a value that is not a real date is a problem."""
     value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
     if pa.types.is_dictionary(array.type) and not (
-        pa.types.is_string(value_type) or pa.types.is_binary(value_type)
+        pa.types.is_string(value_type)
+        or pa.types.is_binary(value_type)
         or pa.types.is_large_string(value_type)
     ):
         array = array.cast(value_type)
@@ -510,11 +539,19 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
         dates = pa.DictionaryArray.from_arrays(text.indices, parsed.dates).cast(pa.date32())
         bad = ~spread(text, np.asarray(parsed.problem.is_null()), True)
         per_value = pc.binary_join_element_wise(
-            f"{column} '", pc.fill_null(text.dictionary, ""), "' ", pc.fill_null(parsed.problem, ""), ""
+            f"{column} '",
+            pc.fill_null(text.dictionary, ""),
+            "' ",
+            pc.fill_null(parsed.problem, ""),
+            "",
         )
-        problems.add(column, bad, pa.DictionaryArray.from_arrays(text.indices, per_value).cast(pa.string()))
+        problems.add(
+            column, bad, pa.DictionaryArray.from_arrays(text.indices, per_value).cast(pa.string())
+        )
     if required:
-        problems.add(column, _blank(array) & _blank_is_new(array, problems, column), f"{column} is blank")
+        problems.add(
+            column, _blank(array) & _blank_is_new(array, problems, column), f"{column} is blank"
+        )
     return dates
 
 

@@ -107,14 +107,21 @@ def lint(
         part = normalize_extract(extract, index)
         parts.append(part)
         summaries.append(
-            FileSummary(str(path), extract.format, extract.size_bytes, extract.rows_read,
-                        has_diagnosis=part.has_diagnosis)
+            FileSummary(
+                str(path),
+                extract.format,
+                extract.size_bytes,
+                extract.rows_read,
+                has_diagnosis=part.has_diagnosis,
+            )
         )
     table = _concat([p.lines for p in parts])
     rejects = [p.rejects for p in parts]
     table, conflicts = reject_conflicts(table, [s.path for s in summaries])
     rejects.append(conflicts)
-    rejected = pa.concat_tables(rejects).sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+    rejected = pa.concat_tables(rejects).sort_by(
+        [("source_file", "ascending"), ("source_row", "ascending")]
+    )
     table = _with_context(table, context, [p.has_diagnosis for p in parts])
     scoped = table.column("_in_scope").to_numpy()
     _account(summaries, table, rejected, scoped)
@@ -167,7 +174,8 @@ def reject_conflicts(table: pa.Table, file_names: list[str]) -> tuple[pa.Table, 
     rejects = pa.table(
         {
             "source_file": pa.array(np.asarray(file_names, dtype=object)[file_index], pa.string())
-            if len(rows) else pa.array([], pa.string()),
+            if len(rows)
+            else pa.array([], pa.string()),
             "source_row": pa.array(table.column("_row").to_numpy()[rows], pa.int64()),
             "claim_id": table.column("claim_id").take(pa.array(rows)).cast(pa.string()),
             "line_number": pa.array(line[rows].astype(str), pa.string()),
@@ -182,7 +190,9 @@ def reject_conflicts(table: pa.Table, file_names: list[str]) -> tuple[pa.Table, 
 def _with_context(table: pa.Table, context: ContextOptions, has_dx: list[bool]) -> pa.Table:
     setting = derive_setting(table)
     table = table.append_column("setting_derived", pa.array(SETTING_NAMES[setting], pa.string()))
-    table = table.append_column("scheme", pa.array(derive_scheme(table, setting, context), pa.string()))
+    table = table.append_column(
+        "scheme", pa.array(derive_scheme(table, setting, context), pa.string())
+    )
     table = table.append_column("component", pa.array(derive_component(table), pa.string()))
     table = table.append_column("_in_scope", pa.array(in_scope(table, context)))
     dx_known = np.asarray(has_dx, dtype=bool)[table.column("_file").to_numpy()] if has_dx else []
@@ -235,7 +245,9 @@ def engine_frame(checked: pa.Table, ruleset: RuleSet, file_names: list[str]) -> 
     subset = checked.filter(pa.array(keep))
     dx_columns = [n for n in subset.column_names if n.startswith("diagnosis_codes.")]
     if dx_columns:
-        diagnoses = combine_token_columns([as_dictionary(subset.column(n)) for n in dx_columns], DIAGNOSIS_SPLIT)
+        diagnoses = combine_token_columns(
+            [as_dictionary(subset.column(n)) for n in dx_columns], DIAGNOSIS_SPLIT
+        )
     else:
         diagnoses = pa.nulls(subset.num_rows, pa.string())
     columns = {
@@ -255,7 +267,9 @@ def engine_frame(checked: pa.Table, ruleset: RuleSet, file_names: list[str]) -> 
         "treatment_indicators": subset.column("treatment_indicators"),
         "source_file": pa.array(
             np.asarray(file_names, dtype=object)[subset.column("_file").to_numpy()]
-            if subset.num_rows else [], pa.string()
+            if subset.num_rows
+            else [],
+            pa.string(),
         ),
         "source_row": subset.column("_row"),
     }

@@ -164,7 +164,7 @@ def _read_parquet(path: Path, user_map, passthrough: bool) -> Extract:
         and pa.types.is_string(schema.field(name).type)
     ]
     try:
-        table = parquet.read(columns=wanted, read_dictionary=dictionary)
+        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from exc
     table = _rename(table, columns)
@@ -205,7 +205,9 @@ def _read_csv(path: Path, head: bytes, user_map, delimiter: str | None, passthro
     bad_rows = np.array(sorted(n for n, _ in malformed), dtype=np.int64)
     rows_read = table.num_rows + len(bad_rows)
     all_rows = np.arange(2, rows_read + 2, dtype=np.int64)
-    source_rows = np.setdiff1d(all_rows, bad_rows, assume_unique=True) if len(bad_rows) else all_rows
+    source_rows = (
+        np.setdiff1d(all_rows, bad_rows, assume_unique=True) if len(bad_rows) else all_rows
+    )
     return Extract(
         path=path,
         format="csv",
@@ -220,9 +222,7 @@ def _read_csv(path: Path, head: bytes, user_map, delimiter: str | None, passthro
 
 def _parse_csv(path, names, delimiter, wanted, types, malformed, *, use_threads: bool) -> pa.Table:
     def on_invalid(row) -> str:
-        reason = (
-            f"has {row.actual_columns} fields where the header has {row.expected_columns}"
-        )
+        reason = f"has {row.actual_columns} fields where the header has {row.expected_columns}"
         malformed.append((row.number, reason))
         return "skip"
 

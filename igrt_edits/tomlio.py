@@ -46,7 +46,9 @@ class Table:
             return default
         value = self.data[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise self.fail(key, f"expected {names}, found {type(value).__name__} {value!r}")
         return value
 
@@ -72,7 +74,11 @@ class Table:
         value = self.get(key, dict, default)
         if value is None:
             return None
-        return Table(value, f"{self.where} [{key}]" if "[" not in self.where else f"{self.where}.{key}", self.error)
+        return Table(
+            value,
+            f"{self.where} [{key}]" if "[" not in self.where else f"{self.where}.{key}",
+            self.error,
+        )
 
     def tables(self, key: str) -> list[Table]:
         value = self.get(key, list, [])

@@ -89,7 +89,7 @@ def _span(first: str, last: str) -> set[str]:
     """Expand a code range written like ``G6003-G6014`` (same prefix, numeric tail)."""
     prefix = first.rstrip("0123456789")
     width = len(first) - len(prefix)
-    start, stop = int(first[len(prefix):]), int(last[len(prefix):])
+    start, stop = int(first[len(prefix) :]), int(last[len(prefix) :])
     return {f"{prefix}{n:0{width}d}" for n in range(start, stop + 1)}
 
 
@@ -430,8 +430,11 @@ def derive_setting(row: Mapping[str, Any]) -> str:
 
 
 def derive_scheme(
-    setting: str, payer: str, line_of_business: str,
-    cpt_payers: set[str], cpt_lines_of_business: set[str],
+    setting: str,
+    payer: str,
+    line_of_business: str,
+    cpt_payers: set[str],
+    cpt_lines_of_business: set[str],
 ) -> str:
     """The coding scheme: 'cpt', 'gcode' or '' (none)."""
     if setting == "OPPS":
@@ -521,8 +524,11 @@ def parse_line(
         diagnoses=parse_diagnoses(row.get("diagnosis_codes")),
         setting=setting,
         scheme=derive_scheme(
-            setting, as_text(row.get("payer")), as_text(row.get("line_of_business")),
-            cpt_payers, cpt_lines_of_business,
+            setting,
+            as_text(row.get("payer")),
+            as_text(row.get("line_of_business")),
+            cpt_payers,
+            cpt_lines_of_business,
         ),
         # An electron line is a delivery line whose beam_modality is electron.
         electron=as_text(row.get("beam_modality")).lower() == "electron" and code in ANY_DELIVERY,
@@ -539,7 +545,8 @@ def drop_input_errors(lines: list[Line]) -> list[Line]:
         patients_by_claim[line.claim_id].add(line.patient_id)
         rows_by_key[line.key] += 1
     return [
-        line for line in lines
+        line
+        for line in lines
         if len(patients_by_claim[line.claim_id]) == 1 and rows_by_key[line.key] == 1
     ]
 
@@ -759,8 +766,10 @@ def igrt013(line: Line, ctx: Context) -> bool:
         return True
     if line.code in TECHNICAL_ONLY and "26" in line.modifiers:
         return True
-    return line.code == "77387" and line.service_date >= ERA_2026_START and (
-        "26" not in line.modifiers
+    return (
+        line.code == "77387"
+        and line.service_date >= ERA_2026_START
+        and ("26" not in line.modifiers)
     )
 
 

@@ -29,12 +29,18 @@ from tests.reference_impl import (
 DOS = "2020-03-02"
 
 
-def row(code: str, n: int = 1, claim: str = "C1", patient: str = "P1", dos: str = DOS,
-        **extra: Any) -> dict[str, Any]:
+def row(
+    code: str, n: int = 1, claim: str = "C1", patient: str = "P1", dos: str = DOS, **extra: Any
+) -> dict[str, Any]:
     """One CSV-like claim line; by default an OPPS line of an adult of unknown age."""
     base: dict[str, Any] = {
-        "claim_id": claim, "line_number": str(n), "patient_id": patient,
-        "service_date": dos, "procedure_code": code, "modifiers": "", "units": "",
+        "claim_id": claim,
+        "line_number": str(n),
+        "patient_id": patient,
+        "service_date": dos,
+        "procedure_code": code,
+        "modifiers": "",
+        "units": "",
         "setting": "OPPS",
     }
     base.update(extra)
@@ -68,8 +74,20 @@ def test_validity_rows_are_merged_per_code() -> None:
 
 def test_optional_rows_are_identified_by_letter_and_first_code() -> None:
     expected = {
-        "B-C78.7", "C-C77.0", "C-C73", "D-C88.40", "E-C78.00", "J-C21.0", "K-D05.00",
-        "L-D05.00", "M-D05.02", "M-D05.12", "M-D05.82", "M-D05.92", "O-D09.0", "P-C46.0",
+        "B-C78.7",
+        "C-C77.0",
+        "C-C73",
+        "D-C88.40",
+        "E-C78.00",
+        "J-C21.0",
+        "K-D05.00",
+        "L-D05.00",
+        "M-D05.02",
+        "M-D05.12",
+        "M-D05.82",
+        "M-D05.92",
+        "O-D09.0",
+        "P-C46.0",
     }
     assert expected == OPTIONAL_ROW_IDS
     assert all(letter in "ABCDEFGHIJKLMNOP" for letter, *_ in INDICATION_RANGES)
@@ -80,10 +98,18 @@ def test_optional_rows_are_identified_by_letter_and_first_code() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [
-    "2015-05-30", "05/30/2015", "20150530", "30-May-2015", "30-MAY-2015",
-    date(2015, 5, 30), datetime(2015, 5, 30, 0, 0),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2015-05-30",
+        "05/30/2015",
+        "20150530",
+        "30-May-2015",
+        "30-MAY-2015",
+        date(2015, 5, 30),
+        datetime(2015, 5, 30, 0, 0),
+    ],
+)
 def test_parse_date_forms(value: Any) -> None:
     assert parse_date(value) == date(2015, 5, 30)
 
@@ -108,27 +134,30 @@ def test_parse_units() -> None:
     assert parse_units("2") == 2 and parse_units("1.0") == 1 and parse_units(0) == 0
 
 
-@pytest.mark.parametrize(("fields", "setting"), [
-    ({"setting": "HOPPS"}, "OPPS"),
-    ({"setting": "hopd"}, "OPPS"),
-    ({"setting": "PFS"}, "MPFS"),
-    ({"setting": "other", "claim_type": "P"}, "OTHER"),
-    ({"setting": "MPFS", "claim_type": "I", "bill_type": "131"}, "MPFS"),
-    ({"setting": "", "claim_type": "I", "bill_type": "131"}, "OPPS"),
-    ({"claim_type": "institutional", "bill_type": "0121"}, "OPPS"),
-    ({"claim_type": "837I", "bill_type": "141"}, "OPPS"),
-    ({"claim_type": "UB-04", "bill_type": "0851"}, "OTHER"),
-    ({"claim_type": "I", "bill_type": "111"}, "OTHER"),
-    ({"claim_type": "I"}, "OTHER"),
-    ({"claim_type": "professional", "bill_type": "131"}, "MPFS"),
-    ({"claim_type": "CMS-1500"}, "MPFS"),
-    ({"claim_type": "837P", "place_of_service": "22"}, "MPFS"),
-    ({"bill_type": 131}, "OPPS"),
-    ({"bill_type": "831", "place_of_service": "11"}, "OTHER"),
-    ({"place_of_service": "11"}, "MPFS"),
-    ({}, ""),
-    ({"setting": "", "claim_type": "", "bill_type": "", "place_of_service": None}, ""),
-])
+@pytest.mark.parametrize(
+    ("fields", "setting"),
+    [
+        ({"setting": "HOPPS"}, "OPPS"),
+        ({"setting": "hopd"}, "OPPS"),
+        ({"setting": "PFS"}, "MPFS"),
+        ({"setting": "other", "claim_type": "P"}, "OTHER"),
+        ({"setting": "MPFS", "claim_type": "I", "bill_type": "131"}, "MPFS"),
+        ({"setting": "", "claim_type": "I", "bill_type": "131"}, "OPPS"),
+        ({"claim_type": "institutional", "bill_type": "0121"}, "OPPS"),
+        ({"claim_type": "837I", "bill_type": "141"}, "OPPS"),
+        ({"claim_type": "UB-04", "bill_type": "0851"}, "OTHER"),
+        ({"claim_type": "I", "bill_type": "111"}, "OTHER"),
+        ({"claim_type": "I"}, "OTHER"),
+        ({"claim_type": "professional", "bill_type": "131"}, "MPFS"),
+        ({"claim_type": "CMS-1500"}, "MPFS"),
+        ({"claim_type": "837P", "place_of_service": "22"}, "MPFS"),
+        ({"bill_type": 131}, "OPPS"),
+        ({"bill_type": "831", "place_of_service": "11"}, "OTHER"),
+        ({"place_of_service": "11"}, "MPFS"),
+        ({}, ""),
+        ({"setting": "", "claim_type": "", "bill_type": "", "place_of_service": None}, ""),
+    ],
+)
 def test_derive_setting(fields: dict[str, Any], setting: str) -> None:
     assert derive_setting(fields) == setting
 
@@ -206,12 +235,27 @@ def test_duplicate_keys_and_shared_claim_ids_reject_every_row_involved() -> None
 
 def test_parquet_like_values() -> None:
     rows = [
-        {"claim_id": 1001, "line_number": 1, "patient_id": 7, "service_date": date(2020, 3, 2),
-         "procedure_code": "77387", "units": 2.0, "setting": "OPPS",
-         "patient_birth_date": date(1960, 1, 1)},
-        {"claim_id": 1001, "line_number": 2, "patient_id": 7,
-         "service_date": datetime(2020, 3, 2), "procedure_code": 77412, "units": None,
-         "setting": "OPPS", "patient_birth_date": None, "patient_age": 60},
+        {
+            "claim_id": 1001,
+            "line_number": 1,
+            "patient_id": 7,
+            "service_date": date(2020, 3, 2),
+            "procedure_code": "77387",
+            "units": 2.0,
+            "setting": "OPPS",
+            "patient_birth_date": date(1960, 1, 1),
+        },
+        {
+            "claim_id": 1001,
+            "line_number": 2,
+            "patient_id": 7,
+            "service_date": datetime(2020, 3, 2),
+            "procedure_code": 77412,
+            "units": None,
+            "setting": "OPPS",
+            "patient_birth_date": None,
+            "patient_age": 60,
+        },
     ]
     assert ("IGRT006", "1001", 1) in reference_findings(rows)
     assert ("IGRT007", "1001", 1) not in reference_findings(rows)  # no diagnosis column
@@ -222,24 +266,44 @@ def test_parquet_like_values() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "dos", "fires"), [
-    ("76950", "2014-12-31", False), ("76950", "2015-01-01", True),
-    ("0073T", "2014-12-31", False), ("0073T", "2015-01-01", True),
-    ("G0251", "2014-12-31", False), ("G0251", "2015-01-01", True),
-    ("77387", "2014-12-31", True), ("77387", "2015-01-01", False),
-    ("77387", "2026-01-01", False), ("77387", "2030-06-01", False),
-    ("G6017", "2014-12-31", True), ("G6017", "2015-01-01", False),
-    ("G6017", "2025-12-31", False), ("G6017", "2026-01-01", True),
-    ("77385", "2025-12-31", False), ("77385", "2026-01-01", True),
-    ("77014", "2010-01-01", False), ("77014", "2025-12-31", False), ("77014", "2026-01-01", True),
-    ("77401", "2026-01-01", True), ("0394T", "2026-01-01", True),
-    ("77767", "2015-12-31", True), ("77767", "2016-01-01", False),
-    ("32701", "2018-12-31", True), ("32701", "2019-01-01", False),
-    ("G0563", "2024-12-31", True), ("G0563", "2025-01-01", False),
-    ("77437", "2025-12-31", True), ("77437", "2026-01-01", False),
-    ("77439", "2025-12-31", True), ("77439", "2026-01-01", False),
-    ("77412", "2010-01-01", False), ("77412", "2030-01-01", False),
-])
+@pytest.mark.parametrize(
+    ("code", "dos", "fires"),
+    [
+        ("76950", "2014-12-31", False),
+        ("76950", "2015-01-01", True),
+        ("0073T", "2014-12-31", False),
+        ("0073T", "2015-01-01", True),
+        ("G0251", "2014-12-31", False),
+        ("G0251", "2015-01-01", True),
+        ("77387", "2014-12-31", True),
+        ("77387", "2015-01-01", False),
+        ("77387", "2026-01-01", False),
+        ("77387", "2030-06-01", False),
+        ("G6017", "2014-12-31", True),
+        ("G6017", "2015-01-01", False),
+        ("G6017", "2025-12-31", False),
+        ("G6017", "2026-01-01", True),
+        ("77385", "2025-12-31", False),
+        ("77385", "2026-01-01", True),
+        ("77014", "2010-01-01", False),
+        ("77014", "2025-12-31", False),
+        ("77014", "2026-01-01", True),
+        ("77401", "2026-01-01", True),
+        ("0394T", "2026-01-01", True),
+        ("77767", "2015-12-31", True),
+        ("77767", "2016-01-01", False),
+        ("32701", "2018-12-31", True),
+        ("32701", "2019-01-01", False),
+        ("G0563", "2024-12-31", True),
+        ("G0563", "2025-01-01", False),
+        ("77437", "2025-12-31", True),
+        ("77437", "2026-01-01", False),
+        ("77439", "2025-12-31", True),
+        ("77439", "2026-01-01", False),
+        ("77412", "2010-01-01", False),
+        ("77412", "2030-01-01", False),
+    ],
+)
 def test_igrt001(code: str, dos: str, fires: bool) -> None:
     assert flagged("IGRT001", row(code, dos=dos)) == ({("C1", 1)} if fires else set())
 
@@ -253,35 +317,53 @@ def _setting(setting: str, **extra: Any) -> dict[str, Any]:
     return {"setting": setting, **extra}
 
 
-@pytest.mark.parametrize(("code", "fields", "options", "fires"), [
-    ("G6001", _setting("OPPS"), {}, True),
-    ("G6015", _setting("", claim_type="I", bill_type="0131"), {}, True),
-    ("77387", _setting("OPPS"), {}, False),
-    ("77385", _setting("OPPS"), {}, False),
-    ("G6001", _setting("MPFS"), {}, False),
-    ("77387", _setting("MPFS"), {}, True),
-    ("77412", _setting("", claim_type="P"), {}, True),
-    ("77014", _setting("MPFS"), {}, False),
-    ("77387", _setting("MPFS", payer="Acme Health"), {"cpt_payers": ["ACME HEALTH"]}, False),
-    ("G6001", _setting("MPFS", payer="Acme Health"), {"cpt_payers": ["acme health"]}, True),
-    ("G6001", _setting("MPFS", payer="Acme"), {"cpt_payers": ["Acme Health"]}, False),
-    ("77387", _setting("MPFS", line_of_business="Commercial"),
-     {"cpt_lines_of_business": ["commercial"]}, False),
-    ("G6002", _setting("MPFS", line_of_business="commercial"),
-     {"cpt_lines_of_business": ["commercial"]}, True),
-    ("G6001", _setting("OTHER"), {}, False),
-    ("77387", _setting("", claim_type="I", bill_type="0851"), {}, False),
-    ("G6001", _setting(""), {}, False),
-    ("77387", _setting(""), {}, False),
-])
-def test_igrt002_schemes(code: str, fields: dict[str, Any], options: dict[str, Any],
-                         fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("code", "fields", "options", "fires"),
+    [
+        ("G6001", _setting("OPPS"), {}, True),
+        ("G6015", _setting("", claim_type="I", bill_type="0131"), {}, True),
+        ("77387", _setting("OPPS"), {}, False),
+        ("77385", _setting("OPPS"), {}, False),
+        ("G6001", _setting("MPFS"), {}, False),
+        ("77387", _setting("MPFS"), {}, True),
+        ("77412", _setting("", claim_type="P"), {}, True),
+        ("77014", _setting("MPFS"), {}, False),
+        ("77387", _setting("MPFS", payer="Acme Health"), {"cpt_payers": ["ACME HEALTH"]}, False),
+        ("G6001", _setting("MPFS", payer="Acme Health"), {"cpt_payers": ["acme health"]}, True),
+        ("G6001", _setting("MPFS", payer="Acme"), {"cpt_payers": ["Acme Health"]}, False),
+        (
+            "77387",
+            _setting("MPFS", line_of_business="Commercial"),
+            {"cpt_lines_of_business": ["commercial"]},
+            False,
+        ),
+        (
+            "G6002",
+            _setting("MPFS", line_of_business="commercial"),
+            {"cpt_lines_of_business": ["commercial"]},
+            True,
+        ),
+        ("G6001", _setting("OTHER"), {}, False),
+        ("77387", _setting("", claim_type="I", bill_type="0851"), {}, False),
+        ("G6001", _setting(""), {}, False),
+        ("77387", _setting(""), {}, False),
+    ],
+)
+def test_igrt002_schemes(
+    code: str, fields: dict[str, Any], options: dict[str, Any], fires: bool
+) -> None:
     assert flagged("IGRT002", row(code, **fields), **options) == ({("C1", 1)} if fires else set())
 
 
-@pytest.mark.parametrize(("dos", "fires"), [
-    ("2014-12-31", False), ("2015-01-01", True), ("2025-12-31", True), ("2026-01-01", False),
-])
+@pytest.mark.parametrize(
+    ("dos", "fires"),
+    [
+        ("2014-12-31", False),
+        ("2015-01-01", True),
+        ("2025-12-31", True),
+        ("2026-01-01", False),
+    ],
+)
 def test_igrt002_era(dos: str, fires: bool) -> None:
     assert flagged("IGRT002", row("G6001", dos=dos)) == ({("C1", 1)} if fires else set())
     mpfs = row("77402", dos=dos, setting="MPFS")
@@ -309,25 +391,38 @@ def test_igrt003_does_not_fire() -> None:
     assert flagged("IGRT003", row("77387"), {**imrt, "service_date": "2020-03-03"}) == set()
 
 
-@pytest.mark.parametrize(("fields", "options", "fires"), [
-    (_setting("OPPS"), {}, True),
-    (_setting("MPFS"), {}, False),
-    (_setting("MPFS", payer="Acme"), {"cpt_payers": ["acme"]}, True),
-    (_setting("MPFS", line_of_business="medicaid"), {"cpt_lines_of_business": ["medicaid"]},
-     True),
-    (_setting("OTHER"), {}, False),
-    (_setting(""), {}, False),
-    (_setting("", claim_type="I", bill_type="141"), {}, True),
-])
-def test_igrt003_scheme_and_setting(fields: dict[str, Any], options: dict[str, Any],
-                                    fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("fields", "options", "fires"),
+    [
+        (_setting("OPPS"), {}, True),
+        (_setting("MPFS"), {}, False),
+        (_setting("MPFS", payer="Acme"), {"cpt_payers": ["acme"]}, True),
+        (
+            _setting("MPFS", line_of_business="medicaid"),
+            {"cpt_lines_of_business": ["medicaid"]},
+            True,
+        ),
+        (_setting("OTHER"), {}, False),
+        (_setting(""), {}, False),
+        (_setting("", claim_type="I", bill_type="141"), {}, True),
+    ],
+)
+def test_igrt003_scheme_and_setting(
+    fields: dict[str, Any], options: dict[str, Any], fires: bool
+) -> None:
     lines = [row("77387", 1, **fields), row("77385", 2, **fields)]
     assert flagged("IGRT003", *lines, **options) == ({("C1", 1)} if fires else set())
 
 
-@pytest.mark.parametrize(("dos", "fires"), [
-    ("2014-12-31", False), ("2015-01-01", True), ("2025-12-31", True), ("2026-01-01", False),
-])
+@pytest.mark.parametrize(
+    ("dos", "fires"),
+    [
+        ("2014-12-31", False),
+        ("2015-01-01", True),
+        ("2025-12-31", True),
+        ("2026-01-01", False),
+    ],
+)
 def test_igrt003_era(dos: str, fires: bool) -> None:
     lines = [row("77387", 1, dos=dos), row("77385", 2, dos=dos)]
     assert flagged("IGRT003", *lines) == ({("C1", 1)} if fires else set())
@@ -341,18 +436,22 @@ def test_igrt003_era(dos: str, fires: bool) -> None:
 def test_igrt004() -> None:
     assert flagged("IGRT004", row("77387", modifiers="26"), row("77373", 2)) == {("C1", 1)}
     assert flagged("IGRT004", row("G6002"), row("77432", 2, claim="X")) == {("C1", 1)}
-    assert flagged("IGRT004", row("76950", dos="2014-06-01"),
-                   row("G0173", 2, dos="2014-06-01")) == {("C1", 1)}
+    assert flagged(
+        "IGRT004", row("76950", dos="2014-06-01"), row("G0173", 2, dos="2014-06-01")
+    ) == {("C1", 1)}
     assert flagged("IGRT004", row("77387"), row("77412", 2)) == set()
     assert flagged("IGRT004", row("77387"), row("77373", 2, dos="2020-03-03")) == set()
 
 
 def test_igrt005() -> None:
     assert flagged("IGRT005", row("G6002"), row("G6017", 2), row("77412", 3)) == {
-        ("C1", 1), ("C1", 2)}
+        ("C1", 1),
+        ("C1", 2),
+    }
     # PC and TC lines of one code are one method.
     assert flagged("IGRT005", row("77387", modifiers="26"), row("77387", 2, modifiers="TC")) == (
-        set())
+        set()
+    )
     assert flagged("IGRT005", row("77387")) == set()
 
 
@@ -362,11 +461,16 @@ def test_igrt006() -> None:
     assert flagged("IGRT006", row("77387", units="")) == set()
     # PC and not-PC are separate classes; TC and global are one class.
     assert flagged("IGRT006", row("77387", modifiers="26"), row("77387", 2, modifiers="TC")) == (
-        set())
+        set()
+    )
     assert flagged("IGRT006", row("77387", modifiers="TC"), row("77387", 2, claim="E")) == {
-        ("C1", 1), ("E", 2)}
+        ("C1", 1),
+        ("E", 2),
+    }
     assert flagged("IGRT006", row("77387", modifiers="26"), row("77387", 2, modifiers="26")) == {
-        ("C1", 1), ("C1", 2)}
+        ("C1", 1),
+        ("C1", 2),
+    }
     assert flagged("IGRT006", row("77387", units="0"), row("77387", 2)) == set()
     assert flagged("IGRT006", row("77387"), row("77014", 2)) == set()
     assert flagged("IGRT006", row("77412", units="3")) == set()
@@ -377,32 +481,70 @@ def test_igrt006() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _3dcrt(dx: str | None, tags: str = "", dos: str = DOS, **options: Any
-           ) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+def _3dcrt(
+    dx: str | None, tags: str = "", dos: str = DOS, **options: Any
+) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
     """(IGRT007, IGRT008) flags for an IGRT line with a 77412 line on its claim and day."""
     extra = {} if dx is None else {"diagnosis_codes": dx}
-    lines = [row("77387", 1, dos=dos, **extra),
-             row("77412", 2, dos=dos, treatment_indicators=tags, **extra)]
+    lines = [
+        row("77387", 1, dos=dos, **extra),
+        row("77412", 2, dos=dos, treatment_indicators=tags, **extra),
+    ]
     findings = reference_findings(lines, **options)
-    return ({(c, n) for r, c, n in findings if r == "IGRT007"},
-            {(c, n) for r, c, n in findings if r == "IGRT008"})
+    return (
+        {(c, n) for r, c, n in findings if r == "IGRT007"},
+        {(c, n) for r, c, n in findings if r == "IGRT008"},
+    )
 
 
 HIT = {("C1", 1)}
 
 
-@pytest.mark.parametrize("dx", [
-    "Z92.3", "C22.1", "C23", "C24.0", "C01", "C32.9", "C76.0", "C81.9A", "C84.A0", "C86.6",
-    "C34.12", "C61", "C15.5", "C16.9", "C25.4", "C40.02", "C49.A1", "C48.0",
-    "C61 C18.9", "c50.912,Z92.3", "C83",
-])
+@pytest.mark.parametrize(
+    "dx",
+    [
+        "Z92.3",
+        "C22.1",
+        "C23",
+        "C24.0",
+        "C01",
+        "C32.9",
+        "C76.0",
+        "C81.9A",
+        "C84.A0",
+        "C86.6",
+        "C34.12",
+        "C61",
+        "C15.5",
+        "C16.9",
+        "C25.4",
+        "C40.02",
+        "C49.A1",
+        "C48.0",
+        "C61 C18.9",
+        "c50.912,Z92.3",
+        "C83",
+    ],
+)
 def test_unconditional_indications_satisfy(dx: str) -> None:
     assert _3dcrt(dx) == (set(), set())
 
 
-@pytest.mark.parametrize("dx", [
-    "C18.9", "Z85.46", "Z85.3", "C78.7", "C73", "D05.10", "C50", "C34", "C82", "",
-])
+@pytest.mark.parametrize(
+    "dx",
+    [
+        "C18.9",
+        "Z85.46",
+        "Z85.3",
+        "C78.7",
+        "C73",
+        "D05.10",
+        "C50",
+        "C34",
+        "C82",
+        "",
+    ],
+)
 def test_no_indication_gives_igrt007(dx: str) -> None:
     assert _3dcrt(dx) == (HIT, set())
 
@@ -417,21 +559,23 @@ def test_claim_diagnoses_are_the_union_of_its_lines() -> None:
     lines = [row("77387", 1, diagnosis_codes=""), row("77412", 2, diagnosis_codes="C61")]
     assert flagged("IGRT007", *lines) == set()
     # Diagnoses on another claim of the same patient-day do not count.
-    lines = [row("77387", 1, diagnosis_codes=""), row("77412", 1, claim="Z",
-                                                      diagnosis_codes="C61")]
+    lines = [row("77387", 1, diagnosis_codes=""), row("77412", 1, claim="Z", diagnosis_codes="C61")]
     assert flagged("IGRT007", *lines) == HIT
 
 
-@pytest.mark.parametrize(("dx", "satisfying", "not_satisfying"), [
-    ("C20", "belly_board", "prone"),                   # J
-    ("C19", "belly_board", "boost"),                   # J
-    ("C50.911", "boost,photon", "boost"),              # K (also L, N)
-    ("C50.A1", "apbi", "photon"),                      # L (also K, N)
-    ("C50.912", "dibh", "boost"),                      # M (also K, L, N)
-    ("C50.A2", "dibh", "apbi_x"),                      # M (also K, L, N)
-    ("C50.911", "prone", "dibh"),                      # N (C50.911 is right: no M)
-    ("C67.2", "boost", "photon"),                      # O
-])
+@pytest.mark.parametrize(
+    ("dx", "satisfying", "not_satisfying"),
+    [
+        ("C20", "belly_board", "prone"),  # J
+        ("C19", "belly_board", "boost"),  # J
+        ("C50.911", "boost,photon", "boost"),  # K (also L, N)
+        ("C50.A1", "apbi", "photon"),  # L (also K, N)
+        ("C50.912", "dibh", "boost"),  # M (also K, L, N)
+        ("C50.A2", "dibh", "apbi_x"),  # M (also K, L, N)
+        ("C50.911", "prone", "dibh"),  # N (C50.911 is right: no M)
+        ("C67.2", "boost", "photon"),  # O
+    ],
+)
 def test_conditional_indications(dx: str, satisfying: str, not_satisfying: str) -> None:
     assert _3dcrt(dx, satisfying) == (set(), set())
     assert _3dcrt(dx, not_satisfying) == (set(), HIT)
@@ -455,14 +599,25 @@ def test_tags_count_on_any_line_of_the_patient_day_only() -> None:
     assert flagged("IGRT008", *base, other_day) == HIT
 
 
-@pytest.mark.parametrize(("dx", "option", "letter_is_conditional"), [
-    ("C78.7", "B-C78.7", False), ("C77.0", "C-C77.0", False), ("C73", "C-C73", False),
-    ("C88.41", "D-C88.40", False), ("C78.01", "E-C78.00", False), ("C46.1", "P-C46.0", False),
-    ("C21.1", "J-C21.0", True), ("D05.11", "K-D05.00", True), ("D05.11", "L-D05.00", True),
-    ("D05.12", "M-D05.12", True), ("D09.0", "O-D09.0", True),
-])
-def test_optional_rows_are_off_unless_enabled(dx: str, option: str,
-                                              letter_is_conditional: bool) -> None:
+@pytest.mark.parametrize(
+    ("dx", "option", "letter_is_conditional"),
+    [
+        ("C78.7", "B-C78.7", False),
+        ("C77.0", "C-C77.0", False),
+        ("C73", "C-C73", False),
+        ("C88.41", "D-C88.40", False),
+        ("C78.01", "E-C78.00", False),
+        ("C46.1", "P-C46.0", False),
+        ("C21.1", "J-C21.0", True),
+        ("D05.11", "K-D05.00", True),
+        ("D05.11", "L-D05.00", True),
+        ("D05.12", "M-D05.12", True),
+        ("D09.0", "O-D09.0", True),
+    ],
+)
+def test_optional_rows_are_off_unless_enabled(
+    dx: str, option: str, letter_is_conditional: bool
+) -> None:
     assert _3dcrt(dx) == (HIT, set())
     expected = (set(), HIT) if letter_is_conditional else (set(), set())
     assert _3dcrt(dx, enabled_optional=[option]) == expected
@@ -482,14 +637,17 @@ def test_3dcrt_day_condition() -> None:
     assert flagged("IGRT007", guidance, row("77412", 2), row("77435", 3)) == set()
     # An electron line is neither non-IMRT nor IMRT delivery.
     assert flagged("IGRT007", guidance, row("77412", 2, beam_modality="electron")) == set()
-    assert flagged("IGRT007", guidance, row("77412", 2),
-                   row("77385", 3, beam_modality="Electron")) == HIT
+    assert (
+        flagged("IGRT007", guidance, row("77412", 2), row("77385", 3, beam_modality="Electron"))
+        == HIT
+    )
     # Only IGRT lines are flagged.
     assert flagged("IGRT007", row("77280", 1, **dx), row("77412", 2)) == set()
 
 
-@pytest.mark.parametrize(("dos", "fires"), [("2014-12-31", True), ("2025-12-31", True),
-                                            ("2026-01-01", False)])
+@pytest.mark.parametrize(
+    ("dos", "fires"), [("2014-12-31", True), ("2025-12-31", True), ("2026-01-01", False)]
+)
 def test_igrt007_008_era(dos: str, fires: bool) -> None:
     assert _3dcrt("C18.9", dos=dos) == ((HIT if fires else set()), set())
     assert _3dcrt("C20", dos=dos) == (set(), (HIT if fires else set()))
@@ -502,12 +660,20 @@ def test_igrt007_008_era(dos: str, fires: bool) -> None:
 
 def test_igrt009() -> None:
     assert flagged("IGRT009", row("77387"), row("77401", 2)) == HIT
-    assert flagged("IGRT009", row("77387", dos="2026-02-02"),
-                   row("77437", 2, dos="2026-02-02")) == HIT
+    assert (
+        flagged("IGRT009", row("77387", dos="2026-02-02"), row("77437", 2, dos="2026-02-02")) == HIT
+    )
     assert flagged("IGRT009", row("77387"), row("77412", 2, beam_modality="electron")) == HIT
     assert flagged("IGRT009", row("77387"), row("77401", 2), row("77412", 3)) == set()
-    assert flagged("IGRT009", row("77387"), row("77412", 2, beam_modality="electron"),
-                   row("77385", 3, beam_modality="photon")) == set()
+    assert (
+        flagged(
+            "IGRT009",
+            row("77387"),
+            row("77412", 2, beam_modality="electron"),
+            row("77385", 3, beam_modality="photon"),
+        )
+        == set()
+    )
     assert flagged("IGRT009", row("77387"), row("77412", 2)) == set()
     # beam_modality electron on a non-delivery line is not electron delivery.
     assert flagged("IGRT009", row("77387", beam_modality="electron")) == set()
@@ -517,16 +683,17 @@ def test_igrt010() -> None:
     assert flagged("IGRT010", row("77014"), row("77770", 2)) == HIT
     assert flagged("IGRT010", row("77014"), row("77770", 2), row("77520", 3)) == set()
     # Here an electron line with an external-beam code counts as external beam.
-    assert flagged("IGRT010", row("77014"), row("77770", 2),
-                   row("77412", 3, beam_modality="electron")) == set()
+    assert (
+        flagged("IGRT010", row("77014"), row("77770", 2), row("77412", 3, beam_modality="electron"))
+        == set()
+    )
     assert flagged("IGRT010", row("77014"), row("77401", 2)) == set()
 
 
 def test_igrt011() -> None:
     assert flagged("IGRT011", row("77370"), row("77387", 2, dos="2020-04-01")) == HIT
     assert flagged("IGRT011", row("77470"), row("77387", 1, claim="Y")) == HIT
-    assert flagged("IGRT011", row("77370"), row("77387", 1, claim="Y", dos="2020-04-01")) == (
-        set())
+    assert flagged("IGRT011", row("77370"), row("77387", 1, claim="Y", dos="2020-04-01")) == (set())
     assert flagged("IGRT011", row("77370"), row("77412", 2)) == set()
 
 
@@ -542,16 +709,28 @@ def test_igrt012() -> None:
     assert flagged("IGRT012", row("77387"), row("77412", 2, dos="2020-03-03")) == HIT
 
 
-@pytest.mark.parametrize(("code", "modifiers", "dos", "fires"), [
-    ("G6017", "26", DOS, True), ("G6017", "TC", DOS, True), ("G6017", "59", DOS, False),
-    ("G6017", "", DOS, False),
-    ("77412", "26", DOS, True), ("77412", "26", "2010-01-01", True), ("77412", "TC", DOS, False),
-    ("G6016", "26", DOS, True), ("77373", "26", DOS, True), ("77401", "26", DOS, True),
-    ("77014", "26", DOS, False), ("G6017", "26", "2030-01-01", True),
-    ("77387", "", "2025-12-31", False), ("77387", "", "2026-01-01", True),
-    ("77387", "TC", "2026-01-01", True), ("77387", "26", "2026-01-01", False),
-    ("77387", "TC 26", "2026-01-01", False),
-])
+@pytest.mark.parametrize(
+    ("code", "modifiers", "dos", "fires"),
+    [
+        ("G6017", "26", DOS, True),
+        ("G6017", "TC", DOS, True),
+        ("G6017", "59", DOS, False),
+        ("G6017", "", DOS, False),
+        ("77412", "26", DOS, True),
+        ("77412", "26", "2010-01-01", True),
+        ("77412", "TC", DOS, False),
+        ("G6016", "26", DOS, True),
+        ("77373", "26", DOS, True),
+        ("77401", "26", DOS, True),
+        ("77014", "26", DOS, False),
+        ("G6017", "26", "2030-01-01", True),
+        ("77387", "", "2025-12-31", False),
+        ("77387", "", "2026-01-01", True),
+        ("77387", "TC", "2026-01-01", True),
+        ("77387", "26", "2026-01-01", False),
+        ("77387", "TC 26", "2026-01-01", False),
+    ],
+)
 def test_igrt013(code: str, modifiers: str, dos: str, fires: bool) -> None:
     line = row(code, dos=dos, modifiers=modifiers)
     assert flagged("IGRT013", line) == (HIT if fires else set())

@@ -64,7 +64,7 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class Target:
-    """Which lines a rule may flag: a class of codes, narrowed by component, scheme, setting, date."""
+    """Which lines a rule may flag: a code class narrowed by component, scheme, setting, date."""
 
     line_class: LineClass
     components: frozenset[str] | None = None

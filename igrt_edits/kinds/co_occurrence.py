@@ -35,7 +35,9 @@ class CoOccurrence(Kind):
     def from_params(cls, rule: Table, catalog: CatalogData) -> CoOccurrence:
         target = Target.parse(rule, catalog)
         scope = rule.choice("scope", SCOPES)
-        when_any = tuple(catalog.line_class(n, rule, "when_any") for n in rule.strings("when_any", []))
+        when_any = tuple(
+            catalog.line_class(n, rule, "when_any") for n in rule.strings("when_any", [])
+        )
         when_none = tuple(
             catalog.line_class(n, rule, "when_none") for n in rule.strings("when_none", [])
         )
@@ -53,7 +55,9 @@ class CoOccurrence(Kind):
         for line_class in self.when_none:
             flagged &= ~lines.any_in_scope(self.scope, lines.member(line_class))
         rows = np.flatnonzero(flagged)
-        return Hits(rows=rows, fields={}, related=lines.pairs_in_scope(self.scope, flagged, related))
+        return Hits(
+            rows=rows, fields={}, related=lines.pairs_in_scope(self.scope, flagged, related)
+        )
 
     def describe(self) -> list[str]:
         scope = self.scope.replace("_", "-").replace("-or-", " or ")
@@ -61,7 +65,9 @@ class CoOccurrence(Kind):
         if self.when_any:
             out.append(f"When the {scope} has: " + " or ".join(c.name for c in self.when_any) + ".")
         if self.when_none:
-            out.append(f"And the {scope} has none of: " + ", ".join(c.name for c in self.when_none) + ".")
+            out.append(
+                f"And the {scope} has none of: " + ", ".join(c.name for c in self.when_none) + "."
+            )
         return out
 
     def classes(self) -> list[LineClass]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from igrt_edits.catalog import CatalogData, LineClass, expand_codes
-from igrt_edits.kinds.base import DateWindow, Kind, RunOptions, _subset, SETTINGS
+from igrt_edits.kinds.base import SETTINGS, DateWindow, Kind, RunOptions, _subset
 from igrt_edits.lines import Hits, Lines
 from igrt_edits.tomlio import Table
 
@@ -50,7 +50,7 @@ class CodeByScheme(Kind):
             hints = entry.table("use_instead", None)
             use_instead: dict[str, str] = {}
             if hints is not None:
-                for key, value in hints.data.items():
+                for key in list(hints.data):
                     for code in expand_codes([key], hints, key):
                         use_instead[code] = hints.text(key)
                 hints.finish()

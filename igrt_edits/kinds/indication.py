@@ -44,7 +44,9 @@ class Indication(Kind):
     @classmethod
     def from_params(cls, rule: Table, catalog: CatalogData) -> Indication:
         target = Target.parse(rule, catalog)
-        when_any = tuple(catalog.line_class(n, rule, "when_any") for n in rule.strings("when_any", []))
+        when_any = tuple(
+            catalog.line_class(n, rule, "when_any") for n in rule.strings("when_any", [])
+        )
         when_none = tuple(
             catalog.line_class(n, rule, "when_none") for n in rule.strings("when_none", [])
         )

@@ -68,7 +68,9 @@ class ModifierCheck(Kind):
         rows = np.flatnonzero(which >= 0)
         none = np.zeros(0, dtype=np.int64)
         templates = np.array([c.message for c in self.checks], dtype=object)
-        return Hits(rows, {"modifier": modifier[rows]}, (none, none), template=templates[which[rows]])
+        return Hits(
+            rows, {"modifier": modifier[rows]}, (none, none), template=templates[which[rows]]
+        )
 
     def describe(self) -> list[str]:
         out = []

@@ -15,7 +15,7 @@ from igrt_edits.tomlio import Table
 
 @dataclass(frozen=True)
 class UnitsSum(Kind):
-    """Flag every line of a code whose units, summed per patient-day and component class, exceed `max_units`.
+    """Flag every line of a code whose units per patient-day and component class exceed a limit.
 
     Anti-pattern: a once-per-day service billed with 2 units, or on two lines of one day.
     The professional component (modifier 26) and the technical or global billing of a code are

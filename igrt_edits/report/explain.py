@@ -15,8 +15,12 @@ from igrt_edits.report.table import SEVERITY_STYLE
 
 def print_rules(console: Console, catalog: Catalog, ruleset: RuleSet) -> None:
     active = {r.id: r for r in ruleset.rules}
-    table = Table(box=None, padding=(0, 1), title=f"{catalog.title} (edit data {catalog.version})",
-                  title_justify="left")
+    table = Table(
+        box=None,
+        padding=(0, 1),
+        title=f"{catalog.title} (edit data {catalog.version})",
+        title_justify="left",
+    )
     table.add_column("id", no_wrap=True)
     table.add_column("name", no_wrap=True)
     table.add_column("severity", no_wrap=True)

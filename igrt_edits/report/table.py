@@ -29,7 +29,8 @@ def render_table(console: Console, findings: pd.DataFrame, summary: dict[str, An
         first = group.iloc[0]
         console.print(
             Text.assemble(
-                ("Claim ", "bold"), (str(claim_id), "bold"),
+                ("Claim ", "bold"),
+                (str(claim_id), "bold"),
                 f"  patient {first['patient_id']}  {first['source_file']}",
                 f"  ({len(group)} finding{'s' if len(group) != 1 else ''})",
             )

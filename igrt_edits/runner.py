@@ -1,0 +1,57 @@
+"""Run a check from a Config: catalog -> rule set -> pipeline. Used by the CLI and by tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from igrt_edits.catalog import Catalog, load_catalog
+from igrt_edits.config import Config
+from igrt_edits.context import ContextOptions
+from igrt_edits.engine import RuleSet
+from igrt_edits.errors import ConfigError
+from igrt_edits.kinds import RunOptions
+from igrt_edits.pipeline import LoadOptions, RunResult, lint
+
+
+def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
+    """Rules chosen by configuration; unknown rule ids or indication ids are errors."""
+    for rule_id in config.severity:
+        catalog.rule(rule_id)
+    for selector in (*config.select, *config.ignore):
+        if not any(r.startswith(selector.upper()) for r in catalog.rules):
+            known = ", ".join(catalog.rules)
+            raise ConfigError(f"select/ignore {selector!r} matches no rule ({known})")
+    optional = {r.id for r in catalog.data.indications.ranges if r.optional}
+    for row in config.enable_indications:
+        if row not in optional:
+            raise ConfigError(
+                f"[indications] enable: {row!r} is not an optional indication row"
+                f" (optional rows: {', '.join(sorted(optional))})"
+            )
+    return RuleSet.build(
+        catalog,
+        select=config.select,
+        ignore=config.ignore,
+        severity=config.severity,
+        options=RunOptions(enabled_indications=frozenset(config.enable_indications)),
+    )
+
+
+def context_options(config: Config) -> ContextOptions:
+    return ContextOptions.of(config.adult_age, config.cpt_payers, config.cpt_lines_of_business)
+
+
+def run_check(
+    paths: Sequence[str], config: Config, catalog: Catalog | None = None
+) -> tuple[Catalog, RuleSet, RunResult]:
+    """Lint `paths` as configured; returns the catalog and rule set used with the result."""
+    catalog = catalog or load_catalog(extra=config.extra_edits)
+    ruleset = build_ruleset(catalog, config)
+    result = lint(
+        paths,
+        ruleset,
+        context_options(config),
+        LoadOptions(user_map=config.columns, delimiter=config.delimiter),
+        config.max_reject_rate,
+    )
+    return catalog, ruleset, result
