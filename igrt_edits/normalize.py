@@ -464,7 +464,7 @@ def _line_number(array: pa.Array, problems: Problems) -> pa.Array:
     numbers = np.asarray(pc.fill_null(values, 1.0))
     fraction = np.isfinite(numbers) & (np.floor(numbers) != numbers)
     problems.add("line_number", fraction, "line_number is not a whole number")
-    return pa.array(np.where(fraction, 0, numbers).astype(np.int64))
+    return pa.array(np.where(np.isfinite(numbers) & ~fraction, numbers, 0).astype(np.int64))
 
 
 def _number(

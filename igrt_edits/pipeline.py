@@ -238,7 +238,9 @@ def engine_frame(checked: pa.Table, ruleset: RuleSet, file_names: list[str]) -> 
     or treatment tags for a patient-day, that has a line some rule uses.
     """
     code = as_dictionary(checked.column("procedure_code"))
-    wanted = pc.is_in(code.dictionary, value_set=pa.array(sorted(relevant_codes(ruleset))))
+    wanted = pc.is_in(
+        code.dictionary, value_set=pa.array(sorted(relevant_codes(ruleset)), pa.string())
+    )
     relevant = np.asarray(pc.fill_null(pc.take(wanted, pc.fill_null(code.indices, 0)), False))
     relevant &= np.asarray(code.is_valid())
     keep = relevant | _context_carriers(checked, relevant)
