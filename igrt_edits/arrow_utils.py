@@ -24,8 +24,15 @@ def as_dictionary(array: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
 
 
 def map_values(array: pa.DictionaryArray, fn: Callable[[pa.Array], pa.Array]) -> pa.DictionaryArray:
-    """Apply `fn` to the distinct values; equal results share one dictionary entry."""
-    mapped = pc.dictionary_encode(fn(array.dictionary), null_encoding="mask")
+    """Apply `fn` to the distinct values; equal results share one dictionary entry.
+
+    When the results are still distinct (the usual case: values were already clean), the
+    line indices are kept as they are instead of being rewritten.
+    """
+    results = fn(array.dictionary)
+    if results.null_count == 0 and pc.count_distinct(results).as_py() == len(results):
+        return pa.DictionaryArray.from_arrays(array.indices, results)
+    mapped = pc.dictionary_encode(results, null_encoding="mask")
     indices = mapped.indices.take(array.indices)
     return pa.DictionaryArray.from_arrays(indices, mapped.dictionary)
 
@@ -49,3 +56,19 @@ def text_values(array: pa.DictionaryArray) -> np.ndarray:
     return np.asarray(
         pc.fill_null(array.dictionary.cast(pa.string()), "").to_pylist(), dtype=object
     )
+
+
+def single_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One array for a column; dictionary chunks sharing a dictionary are joined by indices only."""
+    if isinstance(column, pa.Array):
+        return column
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    if column.num_chunks == 0:
+        return pa.array([], type=column.type)
+    if pa.types.is_dictionary(column.type):
+        dictionary = column.chunk(0).dictionary
+        if all(c.dictionary.equals(dictionary) for c in column.chunks[1:]):
+            indices = pa.concat_arrays([c.indices for c in column.chunks])
+            return pa.DictionaryArray.from_arrays(indices, dictionary)
+    return column.combine_chunks()

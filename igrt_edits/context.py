@@ -14,9 +14,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, spread, text_values
+from igrt_edits.arrow_utils import as_dictionary, single_chunk, spread, text_values
 
-SETTING_NAMES = np.array(["", "OPPS", "MPFS", "OTHER"], dtype=object)
+# Derived columns are small integer codes; position 0 is "unknown" (a null in the output).
+SETTING_NAMES = ("", "OPPS", "MPFS", "OTHER")
+SCHEME_NAMES = ("", "cpt", "gcode")
+COMPONENT_NAMES = ("", "PC", "TC", "global")
 _UNKNOWN, _OPPS, _MPFS, _OTHER = range(4)
 OPPS_BILL_TYPES = ("012", "013", "014")
 
@@ -39,9 +42,9 @@ class ContextOptions:
         )
 
 
-def _classify(array: pa.Array, fn) -> np.ndarray:
+def _classify(array: pa.Array | pa.ChunkedArray, fn) -> np.ndarray:
     """Per line, fn applied to the distinct values (numpy in, numpy out); null -> fn('')."""
-    encoded = as_dictionary(array)
+    encoded = as_dictionary(single_chunk(array))
     values = text_values(encoded)
     per_value = fn(values) if len(values) else np.zeros(0, dtype=np.int8)
     return spread(encoded, np.asarray(per_value), fn(np.array([""], dtype=object))[0])
@@ -73,7 +76,7 @@ def derive_setting(lines: pa.Table) -> np.ndarray:
 
 
 def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions) -> np.ndarray:
-    """'cpt', 'gcode' or '' per line."""
+    """Scheme code per line (see SCHEME_NAMES): cpt for OPPS, gcode or cpt for MPFS."""
     cpt_payer = _classify(
         lines.column("payer"),
         lambda v: np.isin(np.char.lower(v.astype(str)), list(options.cpt_payers)),
@@ -81,23 +84,21 @@ def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions)
     cpt_lob = _classify(
         lines.column("line_of_business"), lambda v: np.isin(v, list(options.cpt_lines_of_business))
     )
-    mpfs_scheme = np.where(cpt_payer | cpt_lob, "cpt", "gcode")
-    return np.select([setting == _OPPS, setting == _MPFS], ["cpt", mpfs_scheme], "").astype(object)
+    mpfs_scheme = np.where(cpt_payer | cpt_lob, 1, 2)
+    return np.select([setting == _OPPS, setting == _MPFS], [1, mpfs_scheme], 0).astype(np.int8)
 
 
 def derive_component(lines: pa.Table) -> np.ndarray:
-    """'PC' with modifier 26, else 'TC' with modifier TC, else 'global'."""
+    """Component code per line (see COMPONENT_NAMES): PC with 26, else TC with TC, else global."""
 
     def component(values: np.ndarray) -> np.ndarray:
         tokens = [set(v.split(",")) for v in values]
-        return np.array(
-            ["PC" if "26" in t else "TC" if "TC" in t else "global" for t in tokens], dtype=object
-        )
+        return np.array([1 if "26" in t else 2 if "TC" in t else 3 for t in tokens], np.int8)
 
     return _classify(lines.column("modifiers"), component)
 
 
 def in_scope(lines: pa.Table, options: ContextOptions) -> np.ndarray:
     """Adults on the service date, or age unknown."""
-    age = np.asarray(pc.fill_null(lines.column("age"), np.nan), dtype=float)
+    age = np.asarray(pc.fill_null(single_chunk(lines.column("age")), np.nan), dtype=float)
     return ~(age < options.adult_age)

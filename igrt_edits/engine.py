@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from igrt_edits.catalog import Catalog, Rule
 from igrt_edits.grouping import join_per_group
 from igrt_edits.kinds import RunOptions
-from igrt_edits.lines import Hits, Lines
+from igrt_edits.lines import Factor, Hits, Lines
 
 FINDING_COLUMNS = (
     "claim_id",
@@ -109,49 +109,52 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
     order = np.argsort(rows, kind="stable")
     rows = rows[order]
     hit_of, related_rows = _related_positions(rows, hits.related)
-    refs = lines.claim_text[related_rows] + ":" + lines.line_text[related_rows]
-    line_sort = lines.frame["line_number"].to_numpy()[related_rows]
-    related_text = join_per_group(
-        hit_of,
-        refs,
-        len(rows),
-        sort_by=[lines.claim_text[related_rows], line_sort],
-        limit=RELATED_LIMIT,
+    related_claims = lines.claim_id.text(related_rows)
+    refs = related_claims + ":" + lines.line_text(related_rows)
+    sort_by = [related_claims, lines.line_number[related_rows]]
+    related_text = join_per_group(hit_of, refs, len(rows), sort_by=sort_by, limit=RELATED_LIMIT)
+    claim, line, code, date = (
+        lines.claim_id.text(rows),
+        lines.line_text(rows),
+        lines.code.text(rows),
+        lines.date_text(rows),
     )
-    related_codes = join_per_group(hit_of, lines.code[related_rows], len(rows))
-    fields = _standard_fields(rule, lines, rows)
-    fields["related"] = related_text
-    fields["with_related"] = np.where(
-        related_text != "", " (with " + related_text.astype(str) + ")", ""
-    ).astype(object)
-    fields["related_codes"] = related_codes
+    modifiers = lines.modifiers.text(rows)
+    fields = {
+        "rule_id": np.full(len(rows), rule.id, dtype=object),
+        "code": code,
+        "date": date,
+        "claim_id": claim,
+        "line_number": line,
+        "modifiers": modifiers,
+        "setting": lines.setting.text(rows),
+        "scheme": lines.scheme.text(rows),
+        "component": lines.component.text(rows),
+        "units": np.char.mod("%g", lines.units[rows]).astype(object),
+        "related": related_text,
+        "with_related": np.where(related_text != "", " (with " + related_text + ")", ""),
+        "related_codes": join_per_group(hit_of, lines.code.text(related_rows), len(rows)),
+    }
     fields.update({k: np.asarray(v, dtype=object)[order] for k, v in hits.fields.items()})
     template = None if hits.template is None else np.asarray(hits.template, dtype=object)[order]
-    frame = lines.frame
     return pd.DataFrame(
         {
-            "claim_id": lines.claim_text[rows],
-            "line_number": frame["line_number"].to_numpy(dtype=np.int64)[rows],
-            "patient_id": frame["patient_id"].astype(str).to_numpy(dtype=object)[rows],
-            "service_date": lines.date_text[rows],
-            "procedure_code": lines.code[rows],
-            "modifiers": lines.modifiers[rows],
+            "claim_id": claim,
+            "line_number": lines.line_number[rows],
+            "patient_id": lines.patient_id.text(rows),
+            "service_date": date,
+            "procedure_code": code,
+            "modifiers": modifiers,
             "rule_id": rule.id,
             "rule_name": rule.name,
             "severity": rule.severity,
             "message": render_messages(rule.message, template, fields, len(rows)),
-            "related_lines": _related_lists(hit_of, related_rows, rows, lines),
+            "related_lines": _related_lists(hit_of, refs, sort_by, len(rows)),
             "policy_ref": rule.policy_ref,
             "carc": rule.carc,
-            "source_file": frame["source_file"].astype(str).to_numpy(dtype=object)[rows],
-            "source_row": frame["source_row"].to_numpy(dtype=np.int64)[rows],
-            "fingerprint": fingerprints(
-                rule.id,
-                lines.claim_text[rows],
-                lines.line_text[rows],
-                lines.code[rows],
-                lines.date_text[rows],
-            ),
+            "source_file": Factor.of(lines.frame["source_file"]).text(rows),
+            "source_row": lines.frame["source_row"].to_numpy(dtype=np.int64)[rows],
+            "fingerprint": fingerprints(rule.id, claim, line, code, date),
         }
     )
 
@@ -164,38 +167,14 @@ def _related_positions(rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]):
     return hit[keep], related[keep]
 
 
-def _related_lists(hit_of, related_rows, rows, lines: Lines) -> list[list[str]]:
-    frame = (
-        pd.DataFrame(
-            {
-                "h": hit_of,
-                "claim": lines.claim_text[related_rows],
-                "line": lines.frame["line_number"].to_numpy()[related_rows],
-            }
-        )
-        .drop_duplicates()
-        .sort_values(["h", "claim", "line"], kind="stable")
-    )
-    refs = (frame["claim"] + ":" + frame["line"].astype(str)).to_numpy(dtype=object)
-    counts = np.bincount(frame["h"].to_numpy(dtype=np.int64), minlength=len(rows))
+def _related_lists(hit_of, refs, sort_by, hits: int) -> list[list[str]]:
+    """Every related line of each hit, ordered by claim and line number."""
+    frame = pd.DataFrame({"h": hit_of, "ref": refs, "claim": sort_by[0], "line": sort_by[1]})
+    frame = frame.drop_duplicates(["h", "ref"]).sort_values(["h", "claim", "line"])
+    counts = np.bincount(frame["h"].to_numpy(dtype=np.int64), minlength=hits)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(refs, pa.string())).to_pylist()
-
-
-def _standard_fields(rule: Rule, lines: Lines, rows: np.ndarray) -> dict[str, np.ndarray]:
-    units = lines.units[rows]
-    return {
-        "rule_id": np.full(len(rows), rule.id, dtype=object),
-        "code": lines.code[rows],
-        "date": lines.date_text[rows],
-        "claim_id": lines.claim_text[rows],
-        "line_number": lines.line_text[rows],
-        "modifiers": lines.modifiers[rows],
-        "setting": lines.setting[rows],
-        "scheme": lines.scheme[rows],
-        "component": lines.component[rows],
-        "units": np.char.mod("%g", units).astype(object),
-    }
+    values = pa.array(frame["ref"].to_numpy(dtype=object), pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets), values).to_pylist()
 
 
 def render_messages(

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.arrow_utils import single_chunk
 
 if TYPE_CHECKING:
     from igrt_edits.catalog import LineClass
@@ -41,13 +45,68 @@ ENGINE_COLUMNS = (
 )
 
 
-def _text(values: pd.Series) -> np.ndarray:
-    """A column as an object array of str, '' for missing values."""
-    return values.to_numpy(dtype=object, na_value="")
+class Factor:
+    """A text column as integer ids into its distinct values (-1 = missing).
+
+    Rules ask questions of the distinct values (is this code in a set?) and spread the answers
+    to lines by id, so no per-line string work is done. Arrow dictionary columns (the local
+    pipeline's) are used as they are, without copying.
+    """
+
+    def __init__(self, ids: np.ndarray, dictionary: pa.Array) -> None:
+        self.ids = ids
+        self.dictionary = dictionary
+
+    @staticmethod
+    def of(series: pd.Series) -> Factor:
+        dtype = series.dtype
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_dictionary(dtype.pyarrow_dtype):
+            arrow = single_chunk(pa.chunked_array(series.array.__arrow_array__()))
+            ids = np.asarray(pc.fill_null(arrow.indices, -1), dtype=np.int64)
+            return Factor(ids, arrow.dictionary.cast(pa.string()))
+        if isinstance(dtype, pd.CategoricalDtype):
+            categories = pa.array(series.cat.categories.to_numpy(dtype=object), pa.string())
+            return Factor(series.cat.codes.to_numpy(dtype=np.int64), categories)
+        ids, uniques = pd.factorize(series.to_numpy(dtype=object, na_value=None))
+        return Factor(
+            ids.astype(np.int64), pa.array(np.asarray(uniques, dtype=object), pa.string())
+        )
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        """The distinct values as str (small dictionaries only: codes, settings, tags)."""
+        return np.asarray(self.dictionary.to_pylist(), dtype=object)
+
+    def lookup(self, per_value: np.ndarray, missing) -> np.ndarray:
+        """Spread a per-distinct-value array to lines (`missing` for missing lines)."""
+        table = np.append(per_value, np.asarray([missing], dtype=per_value.dtype))
+        return table[self.ids]
+
+    def isin(self, wanted: frozenset[str] | set[str]) -> np.ndarray:
+        hit = np.fromiter((v in wanted for v in self.values), dtype=bool, count=len(self.values))
+        return self.lookup(hit, "" in wanted)
+
+    def map(self, fn) -> np.ndarray:
+        """fn(value) per distinct value, spread to lines (missing lines get fn(''))."""
+        per_value = np.array([fn(v) for v in self.values] + [fn("")])
+        return per_value[self.ids]
+
+    def text(self, rows: np.ndarray) -> np.ndarray:
+        """The values of the given lines as str ('' for missing)."""
+        ids = self.ids[rows]
+        taken = self.dictionary.take(pa.array(np.where(ids < 0, 0, ids)))
+        out = np.asarray(pc.fill_null(taken, "").to_numpy(zero_copy_only=False), dtype=object)
+        out[ids < 0] = ""
+        return out
 
 
 class Lines:
-    """Normalized lines of whole patients, with the keys and masks rules share."""
+    """Normalized lines of whole patients, with the keys and masks rules share.
+
+    Accepts text columns as categoricals (the local pipeline builds them from Arrow
+    dictionaries) or plain strings; precomputed `_claim_key` / `_day_key` integer columns are
+    used when present.
+    """
 
     def __init__(self, frame: pd.DataFrame) -> None:
         missing = [c for c in ENGINE_COLUMNS if c not in frame.columns]
@@ -56,89 +115,96 @@ class Lines:
         self.frame = frame.reset_index(drop=True)
         self.n = len(self.frame)
         self._class_cache: dict[str, np.ndarray] = {}
-        self._scope_cache: dict[tuple[str, int], np.ndarray] = {}
 
-    # --- columns --------------------------------------------------------------------------
+    def _factor(self, column: str) -> Factor:
+        return Factor.of(self.frame[column])
+
+    # --- columns as factors ---------------------------------------------------------------
     @cached_property
-    def code(self) -> np.ndarray:
-        return _text(self.frame["procedure_code"])
+    def code(self) -> Factor:
+        return self._factor("procedure_code")
 
     @cached_property
-    def _code_factor(self) -> tuple[np.ndarray, np.ndarray]:
-        codes, uniques = pd.factorize(self.code)
-        return codes, np.asarray(uniques, dtype=object)
+    def component(self) -> Factor:
+        return self._factor("component")
 
+    @cached_property
+    def scheme(self) -> Factor:
+        return self._factor("scheme")
+
+    @cached_property
+    def setting(self) -> Factor:
+        return self._factor("setting")
+
+    @cached_property
+    def modality(self) -> Factor:
+        return self._factor("beam_modality")
+
+    @cached_property
+    def modifiers(self) -> Factor:
+        return self._factor("modifiers")
+
+    @cached_property
+    def diagnoses(self) -> Factor:
+        """Dot-less, comma-separated diagnosis codes of each line."""
+        return self._factor("diagnosis_codes")
+
+    @cached_property
+    def tags(self) -> Factor:
+        """Comma-separated treatment_indicators tags of each line."""
+        return self._factor("treatment_indicators")
+
+    @cached_property
+    def claim_id(self) -> Factor:
+        return self._factor("claim_id")
+
+    @cached_property
+    def patient_id(self) -> Factor:
+        return self._factor("patient_id")
+
+    # --- numbers --------------------------------------------------------------------------
     @cached_property
     def days(self) -> np.ndarray:
         """Service dates as numpy datetime64[D]."""
-        return pd.to_datetime(self.frame["service_date"]).to_numpy().astype("datetime64[D]")
-
-    @cached_property
-    def date_text(self) -> np.ndarray:
-        return np.datetime_as_string(self.days, unit="D").astype(object)
-
-    @cached_property
-    def component(self) -> np.ndarray:
-        return _text(self.frame["component"])
-
-    @cached_property
-    def scheme(self) -> np.ndarray:
-        return _text(self.frame["scheme"])
-
-    @cached_property
-    def setting(self) -> np.ndarray:
-        return _text(self.frame["setting"])
-
-    @cached_property
-    def modality(self) -> np.ndarray:
-        return _text(self.frame["beam_modality"])
-
-    @cached_property
-    def modifiers(self) -> np.ndarray:
-        return _text(self.frame["modifiers"])
+        dates = self.frame["service_date"]
+        if isinstance(dates.dtype, pd.ArrowDtype):
+            arrow = single_chunk(pa.chunked_array(dates.array.__arrow_array__()))
+            return np.asarray(arrow.cast(pa.date32()).cast(pa.int32())).astype("datetime64[D]")
+        return pd.to_datetime(dates).to_numpy().astype("datetime64[D]")
 
     @cached_property
     def units(self) -> np.ndarray:
         return self.frame["units"].fillna(1.0).to_numpy(dtype=float)
 
     @cached_property
-    def diagnoses(self) -> np.ndarray:
-        """Dot-less, comma-separated diagnosis codes of each line ('' when none)."""
-        return _text(self.frame["diagnosis_codes"])
+    def line_number(self) -> np.ndarray:
+        return self.frame["line_number"].to_numpy(dtype=np.int64)
 
     @cached_property
     def diagnosis_known(self) -> np.ndarray:
         """Whether the line came from a file that has a diagnosis column."""
         return self.frame["diagnosis_known"].fillna(False).to_numpy(dtype=bool)
 
-    @cached_property
-    def tags(self) -> np.ndarray:
-        """Comma-separated treatment_indicators tags of each line ('' when none)."""
-        return _text(self.frame["treatment_indicators"])
+    def date_text(self, rows: np.ndarray) -> np.ndarray:
+        return np.datetime_as_string(self.days[rows], unit="D").astype(object)
 
-    @cached_property
-    def claim_text(self) -> np.ndarray:
-        return _text(self.frame["claim_id"])
-
-    @cached_property
-    def line_text(self) -> np.ndarray:
-        return self.frame["line_number"].astype("int64").astype(str).to_numpy(dtype=object)
+    def line_text(self, rows: np.ndarray) -> np.ndarray:
+        return self.line_number[rows].astype(str).astype(object)
 
     # --- keys -----------------------------------------------------------------------------
     @cached_property
     def claim(self) -> np.ndarray:
         """Integer claim key per line."""
-        return pd.factorize(self.claim_text)[0].astype(np.int64)
+        if "_claim_key" in self.frame:
+            return self.frame["_claim_key"].to_numpy(dtype=np.int64)
+        return self.claim_id.ids
 
     @cached_property
     def day(self) -> np.ndarray:
-        """Integer patient-day key per line: (patient_id, service_date) across claims and files."""
-        patient = pd.factorize(_text(self.frame["patient_id"]))[0].astype(np.int64)
-        date = self.days.astype(np.int64)
-        combined = patient * (int(date.max() - date.min()) + 1 if self.n else 1) + (
-            date - (date.min() if self.n else 0)
-        )
-        return pd.factorize(combined)[0].astype(np.int64)
+        """Dense integer patient-day key: (patient_id, service_date) across claims and files."""
+        if "_day_key" in self.frame:
+            return self.frame["_day_key"].to_numpy(dtype=np.int64)
+        return patient_day_key(self.patient_id.ids, self.days.astype(np.int64))
 
     def key(self, scope: str) -> np.ndarray:
         if scope == "patient_day":
@@ -150,9 +216,7 @@ class Lines:
     # --- membership -----------------------------------------------------------------------
     def in_codes(self, codes: frozenset[str]) -> np.ndarray:
         """Lines whose procedure code is in `codes` (classified once per distinct code)."""
-        factor, uniques = self._code_factor
-        hit = np.fromiter((u in codes for u in uniques), dtype=bool, count=len(uniques))
-        return hit[factor] if self.n else np.zeros(0, dtype=bool)
+        return self.code.isin(codes)
 
     def member(self, line_class: LineClass) -> np.ndarray:
         """Lines of a class: code in its set, beam modality allowed."""
@@ -160,15 +224,14 @@ class Lines:
         if cached is None:
             cached = self.in_codes(line_class.codes)
             if line_class.modality is not None:
-                cached = cached & np.isin(self.modality, list(line_class.modality))
+                cached = cached & self.modality.isin(line_class.modality)
             if line_class.not_modality is not None:
-                cached = cached & ~np.isin(self.modality, list(line_class.not_modality))
+                cached = cached & ~self.modality.isin(line_class.not_modality)
             self._class_cache[line_class.name] = cached
         return cached
 
     def has_modifier(self, modifier: str) -> np.ndarray:
-        padded = np.char.add(np.char.add(",", self.modifiers.astype(str)), ",")
-        return np.char.find(padded, f",{modifier},") >= 0
+        return self.modifiers.map(lambda value: modifier in value.split(","))
 
     def any_in_scope(self, scope: str, mask: np.ndarray) -> np.ndarray:
         """For each line: does its scope (patient-day, claim, or either) hold a line in `mask`?"""
@@ -188,8 +251,7 @@ class Lines:
             b = self.pairs_in_scope("patient_day", flagged, related)
             both = pd.DataFrame(
                 {"f": np.concatenate([a[0], b[0]]), "r": np.concatenate([a[1], b[1]])}
-            )
-            both = both.drop_duplicates()
+            ).drop_duplicates()
             return both["f"].to_numpy(), both["r"].to_numpy()
         key = self.key(scope)
         left = pd.DataFrame({"k": key[flagged], "f": np.flatnonzero(flagged)})
@@ -197,6 +259,15 @@ class Lines:
         pairs = left.merge(right, on="k")
         pairs = pairs[pairs["f"] != pairs["r"]]
         return pairs["f"].to_numpy(), pairs["r"].to_numpy()
+
+
+def patient_day_key(patient: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Dense ids of (patient id, day number) pairs."""
+    if not len(patient):
+        return np.zeros(0, dtype=np.int64)
+    span = int(day.max() - day.min()) + 1
+    combined = patient.astype(np.int64) * span + (day - day.min())
+    return pd.factorize(combined)[0].astype(np.int64)
 
 
 @dataclass

@@ -2,22 +2,30 @@
 
 Every row either comes out as a normalized line or goes to the rejects with the column, the
 value and the reason. Checks are vector operations; value-level work (parsing a date,
-upper-casing a code) runs on the distinct values of a column.
+upper-casing a code) runs on the distinct values of a column, and reason texts are built only
+for the rows that fail.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, indices_of, map_values, spread, text_values
-from igrt_edits.dates import parse_dates
+from igrt_edits.arrow_utils import (
+    as_dictionary,
+    indices_of,
+    map_values,
+    single_chunk,
+    spread,
+    text_values,
+)
+from igrt_edits.dates import days_to_civil, parse_dates
 from igrt_edits.errors import InputError
 from igrt_edits.readers import Extract
 
@@ -37,8 +45,14 @@ CLAIM_TYPES = {
     "ub-04": "institutional",
     "ub04": "institutional",
 }
-SETTINGS = {"opps": "OPPS", "hopps": "OPPS", "hopd": "OPPS", "mpfs": "MPFS", "pfs": "MPFS"}
-SETTINGS["other"] = "OTHER"
+SETTINGS = {
+    "opps": "OPPS",
+    "hopps": "OPPS",
+    "hopd": "OPPS",
+    "mpfs": "MPFS",
+    "pfs": "MPFS",
+    "other": "OTHER",
+}
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -50,6 +64,7 @@ REJECT_SCHEMA = pa.schema(
         ("reason", pa.string()),
     ]
 )
+TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
 class Problems:
@@ -57,16 +72,19 @@ class Problems:
 
     def __init__(self, rows: int) -> None:
         self.rows = rows
-        self.found: list[tuple[str, np.ndarray, pa.Array]] = []
+        self.found: list[tuple[str, np.ndarray, pa.Array | str]] = []
 
     def add(self, column: str, mask: np.ndarray, reason: pa.Array | str) -> None:
-        """Record that rows under `mask` fail, with a per-row or constant reason."""
+        """Rows under `mask` fail; `reason` is a constant or a per-row (maybe dictionary) array."""
         if mask.any():
-            if isinstance(reason, str):
-                reason = pa.array(np.where(mask, reason, None), type=pa.string())
-            else:
-                reason = pc.if_else(pa.array(mask), reason, pa.scalar(None, pa.string()))
             self.found.append((column, mask, reason))
+
+    def failed(self, column: str) -> np.ndarray:
+        out = np.zeros(self.rows, dtype=bool)
+        for name, mask, _ in self.found:
+            if name == column:
+                out |= mask
+        return out
 
     def mask(self) -> np.ndarray:
         out = np.zeros(self.rows, dtype=bool)
@@ -76,18 +94,23 @@ class Problems:
 
     def describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(first failing column, all reasons joined) for the given row positions."""
+        if not self.found:
+            none = pa.nulls(len(rows), pa.string())
+            return none, none
         take = pa.array(rows, type=pa.int64())
-        reasons = [reason.take(take) for _, _, reason in self.found]
-        columns = [
-            pa.array(np.where(mask[rows], column, None), type=pa.string())
-            for column, mask, _ in self.found
-        ]
-        first = pc.coalesce(*columns) if columns else pa.nulls(len(rows), pa.string())
-        joined = (
-            pc.binary_join_element_wise(*reasons, "; ", null_handling="skip")
-            if reasons
-            else pa.nulls(len(rows), pa.string())
-        )
+        columns, reasons = [], []
+        for column, mask, reason in self.found:
+            failing = pa.array(mask[rows])
+            if isinstance(reason, str):
+                text = pa.array(np.where(mask[rows], reason, None), type=pa.string())
+            else:
+                text = reason.take(take)
+                text = text.cast(pa.string()) if pa.types.is_dictionary(text.type) else text
+                text = pc.if_else(failing, text, pa.scalar(None, pa.string()))
+            reasons.append(text)
+            columns.append(pa.array(np.where(mask[rows], column, None), type=pa.string()))
+        first = pc.coalesce(*columns)
+        joined = pc.binary_join_element_wise(*reasons, "; ", null_handling="skip")
         return first, joined
 
 
@@ -99,66 +122,60 @@ class Part:
     rejects: pa.Table
     rows_read: int
     has_diagnosis: bool
-    columns_found: list[str] = field(default_factory=list)
+    format: str
+    size_bytes: int
 
 
 def normalize_extract(extract: Extract, file_index: int) -> Part:
     """Check every row of one extract; return its normalized lines and its rejects."""
-    table = extract.table.unify_dictionaries().combine_chunks()
+    table = extract.table.unify_dictionaries()
     rows = table.num_rows
     problems = Problems(rows)
-    out: dict[str, pa.Array] = {}
-    raw = {
-        name: table.column(name).chunk(0)
-        if table.column(name).num_chunks
-        else pa.array([], table.column(name).type)
-        for name in table.column_names
+    raw = {name: single_chunk(table.column(name)) for name in table.column_names}
+    out: dict[str, pa.Array] = {
+        "claim_id": _required_text(raw["claim_id"], "claim_id", problems),
+        "patient_id": _required_text(raw["patient_id"], "patient_id", problems),
+        "line_number": _line_number(raw["line_number"], problems),
+        "service_date": _dates(raw["service_date"], "service_date", problems, required=True),
+        "procedure_code": _procedure_code(raw["procedure_code"], problems),
+        "modifiers": _modifiers([raw[c] for c in _family(table, "modifiers")], rows, problems),
+        "units": _number(raw.get("units"), "units", rows, problems, default=1.0, minimum=0.0),
     }
-
-    out["claim_id"] = _required_text(raw, "claim_id", problems)
-    out["patient_id"] = _required_text(raw, "patient_id", problems)
-    out["line_number"] = _line_number(raw["line_number"], problems)
-    service = _dates(raw["service_date"], "service_date", problems, required=True)
-    out["service_date"] = service
-    out["procedure_code"] = _procedure_code(raw["procedure_code"], problems)
-    out["modifiers"] = _modifiers([raw[c] for c in _family(table, "modifiers")], rows, problems)
-    out["units"] = _number(raw.get("units"), "units", rows, problems, default=1.0, minimum=0.0)
     for i, name in enumerate(_family(table, "diagnosis_codes")):
-        out[f"diagnosis_codes.{i}"] = _diagnoses(raw[name], problems, name)
-    out["claim_type"] = _vocabulary(
-        raw.get("claim_type"), "claim_type", CLAIM_TYPES, rows, problems
-    )
-    out["setting"] = _vocabulary(raw.get("setting"), "setting", SETTINGS, rows, problems)
-    out["bill_type"] = _digits(raw.get("bill_type"), "bill_type", (3, 4), 4, rows, problems)
-    out["place_of_service"] = _digits(
-        raw.get("place_of_service"), "place_of_service", (1, 2), 2, rows, problems
-    )
-    out["payer"] = _plain(raw.get("payer"), rows, problems, "payer")
-    out["line_of_business"] = _plain(
-        raw.get("line_of_business"), rows, problems, "line_of_business", lower=True
-    )
-    out["beam_modality"] = _plain(
-        raw.get("beam_modality"), rows, problems, "beam_modality", lower=True
-    )
-    out["treatment_indicators"] = _tags(raw.get("treatment_indicators"), rows, problems)
-    out["age"] = _age(raw, service, rows, problems)
-    out["provider_id"] = _plain(raw.get("provider_id"), rows, problems, "provider_id")
-    out["charge_amount"] = _number(raw.get("charge_amount"), "charge_amount", rows, problems)
-    for name in extract.columns.passthrough:
-        if name in raw:
-            out[name] = raw[name]
-
+        out[f"diagnosis_codes.{i}"] = _diagnoses(raw[name], problems)
+    out |= {
+        "claim_type": _vocabulary(raw.get("claim_type"), "claim_type", CLAIM_TYPES, rows, problems),
+        "setting": _vocabulary(raw.get("setting"), "setting", SETTINGS, rows, problems),
+        "bill_type": _digits(raw.get("bill_type"), "bill_type", (3, 4), rows, problems),
+        "place_of_service": _digits(
+            raw.get("place_of_service"), "place_of_service", (1, 2), rows, problems
+        ),
+        "payer": _plain(raw.get("payer"), "payer", rows, problems),
+        "line_of_business": _plain(
+            raw.get("line_of_business"), "line_of_business", rows, problems, lower=True
+        ),
+        "beam_modality": _plain(
+            raw.get("beam_modality"), "beam_modality", rows, problems, lower=True
+        ),
+        "treatment_indicators": _tags(raw.get("treatment_indicators"), rows, problems),
+        "age": _age(raw, out["service_date"], rows, problems),
+        "provider_id": _plain(raw.get("provider_id"), "provider_id", rows, problems),
+        "charge_amount": _number(raw.get("charge_amount"), "charge_amount", rows, problems),
+    }
+    out |= {name: raw[name] for name in extract.columns.passthrough if name in raw}
     bad = problems.mask()
-    good = ~bad
-    lines = pa.table(out).filter(pa.array(good))
+    lines = pa.table(out)
+    if bad.any():
+        lines = lines.filter(pa.array(~bad))
     lines = lines.append_column("_file", pa.array(np.full(lines.num_rows, file_index, np.int32)))
-    lines = lines.append_column("_row", pa.array(extract.source_rows[good]))
-    rejects = _rejects(extract, raw, problems, np.flatnonzero(bad))
+    lines = lines.append_column("_row", pa.array(extract.source_rows[~bad]))
     return Part(
         lines=lines,
-        rejects=rejects,
+        rejects=_rejects(extract, raw, problems, np.flatnonzero(bad)),
         rows_read=extract.rows_read,
         has_diagnosis="diagnosis_codes" in extract.columns.families,
+        format=extract.format,
+        size_bytes=extract.size_bytes,
     )
 
 
@@ -173,8 +190,8 @@ def _rejects(extract: Extract, raw, problems: Problems, rows: np.ndarray) -> pa.
         {
             "source_file": pa.array([file] * len(rows), pa.string()),
             "source_row": pa.array(extract.source_rows[rows], pa.int64()),
-            "claim_id": _raw_text(raw.get("claim_id"), rows),
-            "line_number": _raw_text(raw.get("line_number"), rows),
+            "claim_id": raw_text(raw.get("claim_id"), rows),
+            "line_number": raw_text(raw.get("line_number"), rows),
             "column": column,
             "reason": reason,
         },
@@ -197,7 +214,8 @@ def _rejects(extract: Extract, raw, problems: Problems, rows: np.ndarray) -> pa.
     return pa.concat_tables([parsed, malformed]).sort_by("source_row")
 
 
-def _raw_text(array: pa.Array | None, rows: np.ndarray) -> pa.Array:
+def raw_text(array: pa.Array | None, rows: np.ndarray) -> pa.Array:
+    """The given rows of a column as text, as the file had them (bad bytes replaced)."""
     if array is None:
         return pa.nulls(len(rows), pa.string())
     taken = array.take(pa.array(rows, pa.int64()))
@@ -211,42 +229,40 @@ def _raw_text(array: pa.Array | None, rows: np.ndarray) -> pa.Array:
     return taken.cast(pa.string())
 
 
-# --- text ---------------------------------------------------------------------------------
+# --- text ----------------------------------------------------------------------------------------
+
+
+def _value_type(array: pa.Array) -> pa.DataType:
+    return array.type.value_type if pa.types.is_dictionary(array.type) else array.type
 
 
 def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
     """A string (or dictionary<string>) array; bytes that are not UTF-8 fail their row."""
-    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    value_type = _value_type(array)
     if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
         return array
     if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
         return _decode_binary(array, column, problems)
     if pa.types.is_integer(value_type):
-        return (
-            array.cast(pa.string())
-            if not pa.types.is_dictionary(array.type)
-            else (map_values(array, lambda v: v.cast(pa.string())))
-        )
-    if pa.types.is_floating(value_type):
-        return _whole_floats_as_text(array, column, problems)
-    if pa.types.is_decimal(value_type):
-        return _whole_floats_as_text(array.cast(pa.float64()), column, problems)
+        if pa.types.is_dictionary(array.type):
+            return map_values(array, lambda v: v.cast(pa.string()))
+        return array.cast(pa.string())
+    if pa.types.is_floating(value_type) or pa.types.is_decimal(value_type):
+        plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
+        return _whole_numbers_as_text(plain.cast(pa.float64()), column, problems)
     raise InputError(f"column {column!r} has type {value_type}, which cannot hold text codes")
 
 
 def _decode_binary(array: pa.Array, column: str, problems: Problems) -> pa.Array:
-    target = pa.string()
     if pa.types.is_dictionary(array.type):
         try:
-            return pa.DictionaryArray.from_arrays(array.indices, array.dictionary.cast(target))
+            return pa.DictionaryArray.from_arrays(array.indices, array.dictionary.cast(pa.string()))
         except pa.ArrowInvalid:
             good, values = _utf8_or_null(array.dictionary)
-            fixed = pa.DictionaryArray.from_arrays(array.indices, values)
-            bad = ~spread(array, good, True)
-            problems.add(column, bad, f"{column} is not valid UTF-8 text")
-            return fixed
+            problems.add(column, ~spread(array, good, True), f"{column} is not valid UTF-8 text")
+            return map_values(pa.DictionaryArray.from_arrays(array.indices, values), lambda v: v)
     try:
-        return array.cast(target)
+        return array.cast(pa.string())
     except pa.ArrowInvalid:
         good, values = _utf8_or_null(array)
         problems.add(column, ~good, f"{column} is not valid UTF-8 text")
@@ -266,84 +282,75 @@ def _utf8_or_null(array: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return np.array(good, dtype=bool), pa.array(decoded, pa.string())
 
 
-def _whole_floats_as_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
-    values = np.asarray(pc.fill_null(array.cast(pa.float64()), 0.0))
+def _whole_numbers_as_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
+    present = np.asarray(array.is_valid())
+    values = np.asarray(pc.fill_null(array, 0.0))
     whole = np.isfinite(values) & (np.floor(values) == values)
-    problems.add(column, ~whole & np.asarray(array.is_valid()), f"{column} is not a whole number")
-    ints = pa.array(
-        np.where(whole, values, 0).astype(np.int64), mask=~whole | ~np.asarray(array.is_valid())
-    )
+    problems.add(column, present & ~whole, f"{column} is not a whole number")
+    ints = pa.array(np.where(whole, values, 0).astype(np.int64), mask=~(whole & present))
     return ints.cast(pa.string())
 
 
-def _trimmed(array: pa.Array, upper: bool = False, lower: bool = False) -> pa.DictionaryArray:
-    def clean(values: pa.Array) -> pa.Array:
-        values = pc.utf8_trim_whitespace(values)
-        if upper:
-            values = pc.utf8_upper(values)
-        if lower:
-            values = pc.utf8_lower(values)
-        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+def _clean(values: pa.Array, upper: bool = False, lower: bool = False) -> pa.Array:
+    """Trimmed (and re-cased) strings with blanks as null."""
+    values = pc.utf8_trim_whitespace(values)
+    if upper:
+        values = pc.utf8_upper(values)
+    if lower:
+        values = pc.utf8_lower(values)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
-    return map_values(as_dictionary(array), clean)
+
+def _trimmed(array: pa.Array, upper: bool = False, lower: bool = False) -> pa.DictionaryArray:
+    return map_values(as_dictionary(array), lambda v: _clean(v, upper, lower))
 
 
 def _blank(array: pa.Array) -> np.ndarray:
     return ~np.asarray(array.is_valid())
 
 
-def _required_text(raw, column: str, problems: Problems) -> pa.Array:
-    text = decode_text(raw[column], column, problems)
-    if pa.types.is_dictionary(text.type):
-        text = text.cast(text.type.value_type)
-    trimmed = pc.utf8_trim_whitespace(text)
-    cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    problems.add(
-        column, _blank(cleaned) & _blank_is_new(raw[column], problems, column), f"{column} is blank"
-    )
-    return cleaned
+def _absent(rows: int) -> pa.DictionaryArray:
+    return pa.nulls(rows, TEXT)
 
 
-def _blank_is_new(array: pa.Array, problems: Problems, column: str) -> np.ndarray:
-    """Rows not already failed for this column (so an undecodable value is not also 'blank')."""
-    already = np.zeros(len(array), dtype=bool)
-    for name, mask, _ in problems.found:
-        if name == column:
-            already |= mask
-    return ~already
+def _required_text(array: pa.Array, column: str, problems: Problems) -> pa.DictionaryArray:
+    """Trimmed ids, dictionary-encoded: each distinct id is hashed, decoded and trimmed once."""
+    if not pa.types.is_dictionary(array.type):
+        array = pc.dictionary_encode(array, null_encoding="mask")
+    ids = _trimmed(decode_text(array, column, problems))
+    problems.add(column, _blank(ids) & ~problems.failed(column), f"{column} is blank")
+    return ids
 
 
-def _plain(array, rows: int, problems: Problems, column: str, lower: bool = False) -> pa.Array:
+def _plain(array, column: str, rows: int, problems: Problems, lower: bool = False) -> pa.Array:
     if array is None:
-        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+        return _absent(rows)
     return _trimmed(decode_text(array, column, problems), lower=lower)
 
 
-# --- codes ----------------------------------------------------------------------------------
+def _per_value_reason(array: pa.DictionaryArray, column: str, problem: str) -> pa.Array:
+    """`column 'value' problem` per distinct value, as a dictionary array aligned with lines."""
+    values = pc.fill_null(array.dictionary.cast(pa.string()), "")
+    per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
+    return pa.DictionaryArray.from_arrays(array.indices, per_value)
+
+
+# --- codes ---------------------------------------------------------------------------------------
 
 
 def _procedure_code(array: pa.Array, problems: Problems) -> pa.DictionaryArray:
     codes = _trimmed(decode_text(array, "procedure_code", problems), upper=True)
-    shape_ok = pc.match_substring_regex(codes.dictionary, r"^[A-Z0-9]{5}$")
-    bad_shape = ~spread(codes, np.asarray(shape_ok, dtype=bool), True)
-    problems.add(
-        "procedure_code",
-        _blank(codes) & _blank_is_new(array, problems, "procedure_code"),
-        "procedure_code is blank",
+    shape = np.asarray(
+        pc.fill_null(pc.match_substring_regex(codes.dictionary, r"^[A-Z0-9]{5}$"), False)
     )
+    blank = _blank(codes) & ~problems.failed("procedure_code")
+    problems.add("procedure_code", blank, "procedure_code is blank")
     problems.add(
         "procedure_code",
-        bad_shape,
+        ~spread(codes, shape, True),
         _per_value_reason(codes, "procedure_code", "is not a 5-character HCPCS/CPT code"),
     )
     return codes
-
-
-def _per_value_reason(array: pa.DictionaryArray, column: str, problem: str) -> pa.Array:
-    """`column 'value' problem` for every line (callers keep only the failing ones)."""
-    values = pc.fill_null(array.dictionary.cast(pa.string()), "")
-    per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
-    return pa.DictionaryArray.from_arrays(array.indices, per_value).cast(pa.string())
 
 
 def _modifiers(arrays: list[pa.Array], rows: int, problems: Problems) -> pa.DictionaryArray:
@@ -360,7 +367,11 @@ def _modifiers(arrays: list[pa.Array], rows: int, problems: Problems) -> pa.Dict
         spread(combined, bad_token, False),
         _per_value_reason(combined, "modifiers", "holds a modifier that is not two characters"),
     )
-    problems.add("modifiers", spread(combined, too_many, False), "modifiers: more than four")
+    problems.add(
+        "modifiers",
+        spread(combined, too_many, False),
+        _per_value_reason(combined, "modifiers", "holds more than four modifiers"),
+    )
     return combined
 
 
@@ -377,7 +388,7 @@ def combine_token_columns(
     )
     values = [[*text_values(p), ""] for p in parts]
     texts = []
-    for combo in combos:
+    for combo in combos:  # one step per distinct combination, not per line
         seen: dict[str, None] = {}
         for column, index in enumerate(combo):
             for token in split.split(values[column][index]):
@@ -398,13 +409,12 @@ def _combinations(indices: list[np.ndarray], widths: list[int]) -> tuple[np.ndar
     return key, combos
 
 
-def _diagnoses(array: pa.Array, problems: Problems, column: str) -> pa.DictionaryArray:
+def _diagnoses(array: pa.Array, problems: Problems) -> pa.DictionaryArray:
     """Normalized `C50912,Z923` strings (upper case, no dots) per distinct value."""
 
     def clean(values: pa.Array) -> pa.Array:
         values = pc.utf8_upper(pc.replace_substring(values, ".", ""))
-        values = pc.replace_substring_regex(values, DIAGNOSIS_SPLIT.pattern, ",")
-        values = pc.utf8_trim(values, ",")
+        values = pc.utf8_trim(pc.replace_substring_regex(values, DIAGNOSIS_SPLIT.pattern, ","), ",")
         return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
     return map_values(as_dictionary(decode_text(array, "diagnosis_codes", problems)), clean)
@@ -412,7 +422,7 @@ def _diagnoses(array: pa.Array, problems: Problems, column: str) -> pa.Dictionar
 
 def _tags(array, rows: int, problems: Problems) -> pa.DictionaryArray:
     if array is None:
-        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+        return _absent(rows)
 
     def clean(values: pa.Array) -> pa.Array:
         values = pc.utf8_lower(pc.utf8_trim_whitespace(values))
@@ -425,7 +435,7 @@ def _tags(array, rows: int, problems: Problems) -> pa.DictionaryArray:
 def _vocabulary(array, column: str, vocabulary: dict[str, str], rows: int, problems: Problems):
     """Values mapped to their canonical spelling; a value outside the vocabulary fails its row."""
     if array is None:
-        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+        return _absent(rows)
     text = _trimmed(decode_text(array, column, problems), lower=True)
     known = pa.array(list(vocabulary), pa.string())
     canonical = pa.array(list(vocabulary.values()), pa.string())
@@ -440,11 +450,10 @@ def _vocabulary(array, column: str, vocabulary: dict[str, str], rows: int, probl
     return map_values(text, lambda v: canonical.take(pc.index_in(v, value_set=known)))
 
 
-def _digits(
-    array, column: str, lengths: tuple[int, int], width: int, rows: int, problems: Problems
-):
+def _digits(array, column: str, lengths: tuple[int, int], rows: int, problems: Problems):
+    """Codes of 1-2 (place of service) or 3-4 (bill type) digits, zero-padded to the longer."""
     if array is None:
-        return pa.nulls(rows, pa.dictionary(pa.int32(), pa.string()))
+        return _absent(rows)
     text = _trimmed(decode_text(array, column, problems))
     pattern = rf"^\d{{{lengths[0]},{lengths[1]}}}$"
     ok = np.asarray(pc.fill_null(pc.match_substring_regex(text.dictionary, pattern), True))
@@ -453,18 +462,19 @@ def _digits(
         spread(text, ~ok, False),
         _per_value_reason(text, column, f"is not a {lengths[0]}-{lengths[1]} digit code"),
     )
-    return map_values(text, lambda v: pc.utf8_lpad(v, width, "0"))
+    return map_values(text, lambda v: pc.utf8_lpad(v, lengths[1], "0"))
 
 
-# --- numbers and dates ------------------------------------------------------------------------
+# --- numbers and dates -----------------------------------------------------------------------
 
 
 def _line_number(array: pa.Array, problems: Problems) -> pa.Array:
     values = _number(array, "line_number", len(array), problems, minimum=1.0, required=True)
     numbers = np.asarray(pc.fill_null(values, 1.0))
-    fraction = np.isfinite(numbers) & (np.floor(numbers) != numbers)
+    finite = np.isfinite(numbers)
+    fraction = finite & (np.floor(numbers) != numbers)
     problems.add("line_number", fraction, "line_number is not a whole number")
-    return pa.array(np.where(np.isfinite(numbers) & ~fraction, numbers, 0).astype(np.int64))
+    return pa.array(np.where(finite & ~fraction, numbers, 0).astype(np.int64))
 
 
 def _number(
@@ -478,28 +488,29 @@ def _number(
     required: bool = False,
 ) -> pa.Array:
     """float64 values; blank -> default (or a 'blank' problem when required)."""
+    fallback = np.nan if default is None else default
     if array is None:
-        return pa.array(np.full(rows, default if default is not None else np.nan))
-    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+        return pa.array(np.full(rows, fallback))
+    value_type = _value_type(array)
     if (
         pa.types.is_integer(value_type)
         or pa.types.is_floating(value_type)
         or pa.types.is_decimal(value_type)
     ):
-        numbers = np.asarray(pc.fill_null(array.cast(value_type).cast(pa.float64()), np.nan))
+        plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
+        numbers = np.asarray(pc.fill_null(plain.cast(pa.float64()), np.nan))
         blank = _blank(array)
         reason: pa.Array | str = f"{column} is not a finite number"
     else:
-        text = as_dictionary(_trimmed(decode_text(array, column, problems)))
+        text = _trimmed(decode_text(array, column, problems))
         per_value = np.array([_to_float(v) for v in text_values(text)], dtype=np.float64)
         numbers = spread(text, per_value, np.nan)
         blank = _blank(text)
         reason = _per_value_reason(text, column, "is not a number")
     if required:
-        problems.add(column, blank & _blank_is_new(array, problems, column), f"{column} is blank")
-    numbers = np.where(blank, default if default is not None else np.nan, numbers)
-    not_number = ~blank & ~np.isfinite(numbers)
-    problems.add(column, not_number, reason)
+        problems.add(column, blank & ~problems.failed(column), f"{column} is blank")
+    numbers = np.where(blank, fallback, numbers)
+    problems.add(column, ~blank & ~np.isfinite(numbers), reason)
     if minimum is not None:
         below = np.isfinite(numbers) & (numbers < minimum)
         problems.add(column, below, f"{column} is below {minimum:g}")
@@ -516,29 +527,27 @@ def _to_float(text: str) -> float:
 
 def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Array:
     """date32 values; a value that is not a real date is a problem."""
-    value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
-    if pa.types.is_dictionary(array.type) and not (
+    value_type = _value_type(array)
+    text_like = (
         pa.types.is_string(value_type)
-        or pa.types.is_binary(value_type)
         or pa.types.is_large_string(value_type)
-    ):
+        or pa.types.is_binary(value_type)
+        or pa.types.is_large_binary(value_type)
+    )
+    if pa.types.is_dictionary(array.type) and not text_like:
         array = array.cast(value_type)
     if pa.types.is_date(value_type):
         dates = array.cast(pa.date32())
     elif pa.types.is_timestamp(value_type):
         dates = array.cast(pa.date32())
-        midnight = pc.equal(pc.cast(dates, value_type), array)
-        problems.add(
-            column,
-            ~np.asarray(pc.fill_null(midnight, True)),
-            f"{column} has a time of day; expected a date",
-        )
-    else:
+        midnight = np.asarray(pc.fill_null(pc.equal(pc.cast(dates, value_type), array), True))
+        problems.add(column, ~midnight, f"{column} has a time of day; expected a date")
+    elif text_like:
         text = _trimmed(decode_text(array, column, problems))
         parsed = parse_dates(text.dictionary)
-        dates = pa.DictionaryArray.from_arrays(text.indices, parsed.dates).cast(pa.date32())
-        bad = ~spread(text, np.asarray(parsed.problem.is_null()), True)
-        per_value = pc.binary_join_element_wise(
+        dates = parsed.dates.take(text.indices)
+        problem = np.asarray(parsed.problem.is_valid())
+        reason = pc.binary_join_element_wise(
             f"{column} '",
             pc.fill_null(text.dictionary, ""),
             "' ",
@@ -546,38 +555,42 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
             "",
         )
         problems.add(
-            column, bad, pa.DictionaryArray.from_arrays(text.indices, per_value).cast(pa.string())
+            column,
+            spread(text, problem, False),
+            pa.DictionaryArray.from_arrays(text.indices, reason),
         )
+    else:
+        raise InputError(f"column {column!r} has type {value_type}, which cannot hold dates")
     if required:
-        problems.add(
-            column, _blank(array) & _blank_is_new(array, problems, column), f"{column} is blank"
-        )
+        problems.add(column, _blank(dates) & ~problems.failed(column), f"{column} is blank")
     return dates
 
 
 def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:
     """Age in whole years on the service date (birth date first, else the age column)."""
-    age = np.full(rows, np.nan)
+    age = np.full(rows, np.nan, dtype=np.float32)
     if "patient_age" in raw:
-        given = _number(raw["patient_age"], "patient_age", rows, problems, minimum=0.0)
-        age = np.asarray(given)
+        age = np.asarray(_number(raw["patient_age"], "patient_age", rows, problems, minimum=0.0))
     if "patient_birth_date" in raw:
         birth = _dates(raw["patient_birth_date"], "patient_birth_date", problems, required=False)
         born = np.asarray(birth.is_valid()) & np.asarray(service.is_valid())
         years = years_between(birth, service)
-        problems.add(
-            "patient_birth_date", born & (years < 0), "patient_birth_date is after service_date"
-        )
+        after = born & (years < 0)
+        problems.add("patient_birth_date", after, "patient_birth_date is after service_date")
         age = np.where(born, years, age)
-    return pa.array(age, pa.float64())
+    return pa.array(age.astype(np.float32), pa.float32())
 
 
 def years_between(start: pa.Array, end: pa.Array) -> np.ndarray:
     """Completed years from `start` to `end` (a birthday counts on the day itself)."""
-    s = np.asarray(pc.fill_null(start.cast(pa.date32()), 0).cast(pa.int32())).astype("M8[D]")
-    e = np.asarray(pc.fill_null(end.cast(pa.date32()), 0).cast(pa.int32())).astype("M8[D]")
-    sy, ey = s.astype("M8[Y]"), e.astype("M8[Y]")
-    sm, em = s.astype("M8[M]"), e.astype("M8[M]")
-    s_month_day = (sm - sy).astype(np.int64) * 32 + (s - sm).astype(np.int64)
-    e_month_day = (em - ey).astype(np.int64) * 32 + (e - em).astype(np.int64)
-    return (ey - sy).astype(np.int64) - (e_month_day < s_month_day)
+    start_year, start_day = _year_and_day(start)
+    end_year, end_day = _year_and_day(end)
+    return end_year - start_year - (end_day < start_day)
+
+
+def _year_and_day(dates: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(year, month * 32 + day) per line, computed once per distinct date."""
+    days = np.asarray(pc.fill_null(dates.cast(pa.date32()).cast(pa.int32()), 0))
+    codes, distinct = pd.factorize(days)
+    year, month, day = days_to_civil(distinct)
+    return year.astype(np.int32)[codes], (month * 32 + day).astype(np.int16)[codes]

@@ -14,8 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary
+from igrt_edits.arrow_utils import as_dictionary, single_chunk
 from igrt_edits.context import (
+    COMPONENT_NAMES,
+    SCHEME_NAMES,
     SETTING_NAMES,
     ContextOptions,
     derive_component,
@@ -25,7 +27,7 @@ from igrt_edits.context import (
 )
 from igrt_edits.engine import RuleSet, find_issues
 from igrt_edits.errors import RejectRateError
-from igrt_edits.lines import ENGINE_COLUMNS
+from igrt_edits.lines import ENGINE_COLUMNS, patient_day_key
 from igrt_edits.normalize import (
     DIAGNOSIS_SPLIT,
     REJECT_SCHEMA,
@@ -34,6 +36,8 @@ from igrt_edits.normalize import (
     normalize_extract,
 )
 from igrt_edits.readers import discover, read_extract
+
+LINE_STATUS = ("checked", "out_of_scope", "rejected")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ class RunResult:
     files: list[FileSummary]
     skipped_files: list[str]
     lines: pa.Table
-    """Checked (in-scope, accepted) lines with derived context, for annotated outputs."""
+    """Every line that passed row checks, with derived context and `_status` (checked,
+    out_of_scope, or rejected for a claim conflict); `_file`/`_row` locate it in the input."""
     setting_unknown: int
     settings_seen: dict[str, int]
     schemes_seen: dict[str, int]
@@ -88,6 +93,27 @@ class RunResult:
         return {k: sum(f.accounting()[k] for f in self.files) for k in keys}
 
 
+@dataclass
+class Keys:
+    """Integer claim and patient ids of every line, each string hashed once."""
+
+    claim: np.ndarray
+    patient: np.ndarray
+    claims: pa.Array
+    patients: pa.Array
+
+    @staticmethod
+    def of(table: pa.Table) -> Keys:
+        claim = as_dictionary(single_chunk(table.column("claim_id")))
+        patient = as_dictionary(single_chunk(table.column("patient_id")))
+        return Keys(
+            np.asarray(claim.indices, dtype=np.int64),
+            np.asarray(patient.indices, dtype=np.int64),
+            claim.dictionary,
+            patient.dictionary,
+        )
+
+
 def lint(
     paths: Sequence[str],
     ruleset: RuleSet,
@@ -99,65 +125,68 @@ def lint(
     started = time.perf_counter()
     files, skipped = discover(paths)
     parts: list[Part] = []
+    rejected: list[pa.Table] = []
+    has_diagnosis: list[bool] = []
     summaries: list[FileSummary] = []
     for index, path in enumerate(files):
         extract = read_extract(
             path, user_map=load.user_map, delimiter=load.delimiter, passthrough=load.passthrough
         )
         part = normalize_extract(extract, index)
+        del extract
         parts.append(part)
+        rejected.append(part.rejects)
+        has_diagnosis.append(part.has_diagnosis)
         summaries.append(
             FileSummary(
                 str(path),
-                extract.format,
-                extract.size_bytes,
-                extract.rows_read,
+                part.format,
+                part.size_bytes,
+                part.rows_read,
                 has_diagnosis=part.has_diagnosis,
             )
         )
-    table = _concat([p.lines for p in parts])
-    rejects = [p.rejects for p in parts]
-    table, conflicts = reject_conflicts(table, [s.path for s in summaries])
-    rejects.append(conflicts)
-    rejected = pa.concat_tables(rejects).sort_by(
-        [("source_file", "ascending"), ("source_row", "ascending")]
-    )
-    table = _with_context(table, context, [p.has_diagnosis for p in parts])
-    scoped = table.column("_in_scope").to_numpy()
-    _account(summaries, table, rejected, scoped)
+    names = [s.path for s in summaries]
+    table = pa.concat_tables([p.lines for p in parts], promote_options="permissive")
+    table = table.unify_dictionaries()
+    del parts[:]  # the concatenated table now holds the lines
+    keys = Keys.of(table)
+    conflict, conflicts = reject_conflicts(table, keys, names)
+    rejects = pa.concat_tables([*rejected, conflicts])
+    rejects = rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+    table = with_context(table, context, has_diagnosis)
+    checked = np.asarray(single_chunk(table.column("_in_scope"))) & ~conflict
+    status = np.where(conflict, 2, np.where(checked, 0, 1))
+    table = table.append_column("_status", _codes(("", *LINE_STATUS), status + 1))
+    _account(summaries, table, rejects, checked, conflict)
     _check_reject_rate(summaries, max_reject_rate)
-    checked = table.filter(pa.array(scoped))
-    frame = engine_frame(checked, ruleset, [s.path for s in summaries])
-    findings = find_issues(frame, ruleset)
+    findings = find_issues(engine_frame(table, keys, checked, ruleset, names), ruleset)
+    setting = table.column("setting").filter(pa.array(checked))
     return RunResult(
         findings=findings,
-        rejects=rejected,
+        rejects=rejects,
         files=summaries,
         skipped_files=[str(p) for p in skipped],
-        lines=checked,
-        setting_unknown=int((checked.column("setting").to_numpy(zero_copy_only=False) == "").sum()),
-        settings_seen=_counts(checked.column("setting")),
-        schemes_seen=_counts(checked.column("scheme")),
-        rules_skipped=_rules_skipped(ruleset, parts),
-        patients_checked=_distinct(checked.column("patient_id")),
-        claims_checked=_distinct(checked.column("claim_id")),
+        lines=table,
+        setting_unknown=_counts(setting).get("unknown", 0),
+        settings_seen=_counts(setting),
+        schemes_seen=_counts(table.column("scheme").filter(pa.array(checked))),
+        rules_skipped=_rules_skipped(ruleset, has_diagnosis),
+        patients_checked=_distinct(keys.patient[checked]),
+        claims_checked=_distinct(keys.claim[checked]),
         wall_seconds=time.perf_counter() - started,
     )
 
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    table = pa.concat_tables(tables, promote_options="permissive")
-    return table.unify_dictionaries().combine_chunks()
-
-
-def reject_conflicts(table: pa.Table, file_names: list[str]) -> tuple[pa.Table, pa.Table]:
-    """Reject every line of a claim under two patient ids, and every repeated claim line."""
-    claim = np.asarray(as_dictionary(table.column("claim_id")).indices, dtype=np.int64)
-    patient = np.asarray(as_dictionary(table.column("patient_id")).indices, dtype=np.int64)
-    line = table.column("line_number").to_numpy()
-    owner = np.full(claim.max() + 1 if len(claim) else 0, -1, dtype=np.int64)
+def reject_conflicts(
+    table: pa.Table, keys: Keys, file_names: list[str]
+) -> tuple[np.ndarray, pa.Table]:
+    """Rows to reject: every line of a claim under two patient ids, and every repeated line."""
+    claim, patient = keys.claim, keys.patient
+    line = np.asarray(single_chunk(table.column("line_number")), dtype=np.int64)
+    owner = np.full(len(keys.claims), -1, dtype=np.int64)
     owner[claim] = patient
-    mixed_claim = np.zeros(len(owner), dtype=bool)
+    mixed_claim = np.zeros(len(keys.claims), dtype=bool)
     mixed_claim[claim[owner[claim] != patient]] = True
     mixed = mixed_claim[claim]
     key = claim * (int(line.max()) + 1 if len(line) else 1) + line
@@ -170,43 +199,51 @@ def reject_conflicts(table: pa.Table, file_names: list[str]) -> tuple[pa.Table, 
         " claim is rejected)",
         "claim_id + line_number appears more than once (every copy is rejected)",
     )
-    file_index = table.column("_file").to_numpy()[rows]
+    file_index = np.asarray(single_chunk(table.column("_file")))[rows]
     rejects = pa.table(
         {
-            "source_file": pa.array(np.asarray(file_names, dtype=object)[file_index], pa.string())
-            if len(rows)
-            else pa.array([], pa.string()),
-            "source_row": pa.array(table.column("_row").to_numpy()[rows], pa.int64()),
-            "claim_id": table.column("claim_id").take(pa.array(rows)).cast(pa.string()),
+            "source_file": pa.array(np.asarray(file_names, dtype=object)[file_index], pa.string()),
+            "source_row": pa.array(np.asarray(single_chunk(table.column("_row")))[rows]),
+            "claim_id": keys.claims.take(pa.array(claim[rows])).cast(pa.string()),
             "line_number": pa.array(line[rows].astype(str), pa.string()),
             "column": pa.array(np.where(mixed[rows], "patient_id", "line_number"), pa.string()),
             "reason": pa.array(reason, pa.string()),
         },
         schema=REJECT_SCHEMA,
     )
-    return table.filter(pa.array(~bad)), rejects
+    return bad, rejects
 
 
-def _with_context(table: pa.Table, context: ContextOptions, has_dx: list[bool]) -> pa.Table:
+def _codes(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
+    """Small integer codes as a dictionary column; code 0 (unknown) becomes null."""
+    indices = pa.array(codes.astype(np.int32) - 1, mask=codes == 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(names[1:], pa.string()))
+
+
+def with_context(table: pa.Table, context: ContextOptions, has_dx: list[bool]) -> pa.Table:
+    """Add the derived setting, scheme, component, scope and diagnosis-column flag."""
     setting = derive_setting(table)
-    table = table.append_column("setting_derived", pa.array(SETTING_NAMES[setting], pa.string()))
-    table = table.append_column(
-        "scheme", pa.array(derive_scheme(table, setting, context), pa.string())
-    )
-    table = table.append_column("component", pa.array(derive_component(table), pa.string()))
-    table = table.append_column("_in_scope", pa.array(in_scope(table, context)))
-    dx_known = np.asarray(has_dx, dtype=bool)[table.column("_file").to_numpy()] if has_dx else []
-    table = table.append_column("diagnosis_known", pa.array(dx_known, pa.bool_()))
-    names = [n for n in table.column_names if n != "setting"]
-    table = table.select(names)
-    return table.rename_columns(["setting" if n == "setting_derived" else n for n in names])
+    scheme = derive_scheme(table, setting, context)
+    derived = {
+        "setting": _codes(SETTING_NAMES, setting),
+        "scheme": _codes(SCHEME_NAMES, scheme),
+        "component": _codes(COMPONENT_NAMES, derive_component(table)),
+        "_in_scope": pa.array(in_scope(table, context)),
+        "diagnosis_known": pa.array(
+            np.asarray(has_dx, dtype=bool)[np.asarray(single_chunk(table.column("_file")))]
+        ),
+    }
+    table = table.drop_columns(["setting"])
+    for name, values in derived.items():
+        table = table.append_column(name, values)
+    return table
 
 
-def _account(summaries: list[FileSummary], table: pa.Table, rejects: pa.Table, scoped) -> None:
-    file_index = table.column("_file").to_numpy()
-    out_of_scope = np.bincount(file_index[~scoped], minlength=len(summaries))
-    checked = np.bincount(file_index[scoped], minlength=len(summaries))
-    rejected = pd.Series(rejects.column("source_file").to_pylist()).value_counts()
+def _account(summaries, table: pa.Table, rejects: pa.Table, checked, conflict) -> None:
+    file_index = np.asarray(single_chunk(table.column("_file")))
+    out_of_scope = np.bincount(file_index[~checked & ~conflict], minlength=len(summaries))
+    checked = np.bincount(file_index[checked], minlength=len(summaries))
+    rejected = pd.Series(rejects.column("source_file").to_pylist(), dtype=object).value_counts()
     for i, summary in enumerate(summaries):
         summary.rows_out_of_scope = int(out_of_scope[i])
         summary.rows_checked = int(checked[i])
@@ -231,89 +268,94 @@ def relevant_codes(ruleset: RuleSet) -> frozenset[str]:
     return frozenset(codes)
 
 
-def engine_frame(checked: pa.Table, ruleset: RuleSet, file_names: list[str]) -> pd.DataFrame:
-    """The lines rules can see, as the engine's DataFrame.
+def engine_frame(
+    table: pa.Table, keys: Keys, checked: np.ndarray, ruleset: RuleSet, file_names: list[str]
+) -> pd.DataFrame:
+    """The checked lines rules can see, as the engine's DataFrame (Arrow-backed, text not copied).
 
     Lines whose code no rule uses are dropped, except those that carry diagnoses for a claim,
     or treatment tags for a patient-day, that has a line some rule uses.
     """
-    code = as_dictionary(checked.column("procedure_code"))
+    code = as_dictionary(single_chunk(table.column("procedure_code")))
     wanted = pc.is_in(
         code.dictionary, value_set=pa.array(sorted(relevant_codes(ruleset)), pa.string())
     )
-    relevant = np.asarray(pc.fill_null(pc.take(wanted, pc.fill_null(code.indices, 0)), False))
-    relevant &= np.asarray(code.is_valid())
-    keep = relevant | _context_carriers(checked, relevant)
-    subset = checked.filter(pa.array(keep))
+    relevant = (
+        np.append(np.asarray(pc.fill_null(wanted, False)), False)[
+            np.asarray(pc.fill_null(code.indices, len(code.dictionary)))
+        ]
+        & checked
+    )
+    days = np.asarray(single_chunk(table.column("service_date")).cast(pa.int32()), np.int64)
+    day_key = patient_day_key(keys.patient, days) if len(days) else days
+    keep = relevant | (_context_carriers(table, keys.claim, day_key, relevant) & checked)
+    needed = [
+        n for n in table.column_names if n in ENGINE_COLUMNS or n.startswith("diagnosis_codes.")
+    ]
+    subset = table.select([*needed, "_file", "_row"])
+    subset = subset.filter(pa.array(keep)) if not keep.all() else subset
     dx_columns = [n for n in subset.column_names if n.startswith("diagnosis_codes.")]
     if dx_columns:
-        diagnoses = combine_token_columns(
-            [as_dictionary(subset.column(n)) for n in dx_columns], DIAGNOSIS_SPLIT
-        )
+        parts = [as_dictionary(single_chunk(subset.column(n))) for n in dx_columns]
+        diagnoses = combine_token_columns(parts, DIAGNOSIS_SPLIT)
     else:
-        diagnoses = pa.nulls(subset.num_rows, pa.string())
-    columns = {
-        "claim_id": subset.column("claim_id"),
-        "line_number": subset.column("line_number"),
-        "patient_id": subset.column("patient_id"),
-        "service_date": subset.column("service_date"),
-        "procedure_code": subset.column("procedure_code"),
-        "modifiers": subset.column("modifiers"),
-        "units": subset.column("units"),
+        diagnoses = pa.nulls(subset.num_rows, pa.dictionary(pa.int32(), pa.string()))
+    file_index = np.asarray(single_chunk(subset.column("_file"))).astype(np.int32)
+    columns = {name: subset.column(name) for name in ENGINE_COLUMNS if name in subset.column_names}
+    columns |= {
+        "claim_id": pa.DictionaryArray.from_arrays(
+            pa.array(keys.claim[keep].astype(np.int32)), keys.claims
+        ),
+        "patient_id": pa.DictionaryArray.from_arrays(
+            pa.array(keys.patient[keep].astype(np.int32)), keys.patients
+        ),
         "diagnosis_codes": diagnoses,
-        "diagnosis_known": subset.column("diagnosis_known"),
-        "setting": subset.column("setting"),
-        "scheme": subset.column("scheme"),
-        "component": subset.column("component"),
-        "beam_modality": subset.column("beam_modality"),
-        "treatment_indicators": subset.column("treatment_indicators"),
-        "source_file": pa.array(
-            np.asarray(file_names, dtype=object)[subset.column("_file").to_numpy()]
-            if subset.num_rows
-            else [],
-            pa.string(),
+        "source_file": pa.DictionaryArray.from_arrays(
+            pa.array(file_index), pa.array(file_names, pa.string())
         ),
         "source_row": subset.column("_row"),
+        "_claim_key": pa.array(keys.claim[keep]),
+        "_day_key": pa.array(day_key[keep]),
     }
-    frame = pa.table(columns).to_pandas(date_as_object=False)
-    return frame[list(ENGINE_COLUMNS)]
+    ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key"]
+    return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _context_carriers(checked: pa.Table, relevant: np.ndarray) -> np.ndarray:
+def _context_carriers(
+    checked: pa.Table, claim: np.ndarray, day: np.ndarray, relevant: np.ndarray
+) -> np.ndarray:
     """Lines with diagnoses in a claim, or tags on a patient-day, that has a relevant line."""
+    carriers = np.zeros(len(relevant), dtype=bool)
     if not relevant.any():
-        return np.zeros(len(relevant), dtype=bool)
-    claim = np.asarray(as_dictionary(checked.column("claim_id")).indices, dtype=np.int64)
-    has_claim = np.zeros(claim.max() + 1, dtype=bool)
-    has_claim[claim[relevant]] = True
+        return carriers
     dx_columns = [n for n in checked.column_names if n.startswith("diagnosis_codes.")]
     has_dx = np.zeros(len(relevant), dtype=bool)
     for name in dx_columns:
-        has_dx |= np.asarray(checked.column(name).is_valid())
-    carriers = has_claim[claim] & has_dx
-    patient = np.asarray(as_dictionary(checked.column("patient_id")).indices, dtype=np.int64)
-    day = checked.column("service_date").cast(pa.int32()).to_numpy()
-    tags = np.asarray(checked.column("treatment_indicators").is_valid())
+        has_dx |= np.asarray(single_chunk(checked.column(name)).is_valid())
+    if has_dx.any():
+        in_claim = np.zeros(claim.max() + 1, dtype=bool)
+        in_claim[claim[relevant]] = True
+        carriers |= has_dx & in_claim[claim]
+    tags = np.asarray(single_chunk(checked.column("treatment_indicators")).is_valid())
     if tags.any():
-        key = patient * (int(day.max() - day.min()) + 1) + (day - day.min())
-        day_key, _ = pd.factorize(key)
-        has_day = np.zeros(day_key.max() + 1, dtype=bool)
-        has_day[day_key[relevant]] = True
-        return carriers | (tags & has_day[day_key])
+        on_day = np.zeros(day.max() + 1, dtype=bool)
+        on_day[day[relevant]] = True
+        carriers |= tags & on_day[day]
     return carriers
 
 
 def _counts(column: pa.ChunkedArray) -> dict[str, int]:
-    values = pd.Series(column.to_numpy(zero_copy_only=False)).replace("", "unknown")
-    return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
+    counts = pc.value_counts(single_chunk(column)).to_pylist()
+    named = {(c["values"] or "unknown"): c["counts"] for c in counts}
+    return dict(sorted(named.items()))
 
 
-def _distinct(column: pa.ChunkedArray) -> int:
-    return len(pc.unique(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)))
+def _distinct(keys: np.ndarray) -> int:
+    return int(np.count_nonzero(np.bincount(keys))) if len(keys) else 0
 
 
-def _rules_skipped(ruleset: RuleSet, parts: list[Part]) -> dict[str, str]:
-    if any(p.has_diagnosis for p in parts) or not parts:
+def _rules_skipped(ruleset: RuleSet, has_diagnosis: list[bool]) -> dict[str, str]:
+    if any(has_diagnosis) or not has_diagnosis:
         return {}
     return {
         rule.id: "no diagnosis column in any input file"

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -33,8 +34,10 @@ def run(paths, **config):
 
 
 def lines_of(result) -> list[dict]:
+    """The checked lines of a run (not out of scope, not rejected for a claim conflict)."""
     columns = ["claim_id", "line_number", "patient_id", "service_date", "procedure_code"]
-    return result.lines.select(columns).to_pylist()
+    checked = pc.equal(result.lines.column("_status"), "checked")
+    return result.lines.filter(checked).select(columns).to_pylist()
 
 
 # --- column matching ------------------------------------------------------------------------

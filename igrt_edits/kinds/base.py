@@ -75,11 +75,11 @@ class Target:
     def mask(self, lines: Lines) -> np.ndarray:
         mask = lines.member(self.line_class).copy()
         if self.components is not None:
-            mask &= np.isin(lines.component, list(self.components))
+            mask &= lines.component.isin(self.components)
         if self.schemes is not None:
-            mask &= np.isin(lines.scheme, list(self.schemes))
+            mask &= lines.scheme.isin(self.schemes)
         if self.settings is not None:
-            mask &= np.isin(lines.setting, list(self.settings))
+            mask &= lines.setting.isin(self.settings)
         if self.window != DateWindow():
             mask &= self.window.contains(lines.days)
         return mask

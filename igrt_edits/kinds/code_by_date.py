@@ -70,8 +70,8 @@ class CodeByDate(Kind):
         if not candidates.any():
             return Hits.empty()
         rows = np.flatnonzero(candidates)
-        distinct, of = np.unique(lines.code[rows].astype(str), return_inverse=True)
-        info = [self.codes[c] for c in distinct]  # one entry per distinct code, not per line
+        distinct, of = np.unique(lines.code.ids[rows], return_inverse=True)
+        info = [self.codes[lines.code.values[i]] for i in distinct]  # per distinct code
         day = lines.days[rows]
         inside = np.zeros(len(rows), dtype=bool)
         for k in range(max(len(i.starts) for i in info)):
@@ -81,7 +81,7 @@ class CodeByDate(Kind):
         last_end = np.array([i.ends[-1] for i in info])
         out = ~inside
         flagged, of, day = rows[out], of[out], day[out]
-        setting = lines.setting[flagged]
+        setting = lines.setting.text(flagged)
         setting = np.where(np.isin(setting, ["OPPS", "MPFS"]), setting, "")
         hint = np.full(len(flagged), "", dtype=object)
         for name in ("OPPS", "MPFS", ""):

@@ -65,15 +65,14 @@ class CodeByScheme(Kind):
     def find(self, lines: Lines, options: RunOptions) -> Hits:
         in_window = self.window.contains(lines.days)
         if self.settings is not None:
-            in_window &= np.isin(lines.setting, list(self.settings))
+            in_window &= lines.setting.isin(self.settings)
         flagged = np.zeros(lines.n, dtype=bool)
         hint = np.full(lines.n, "", dtype=object)
         for entry in self.schemes:
-            mask = in_window & (lines.scheme == entry.scheme) & lines.member(entry.line_class)
+            mask = in_window & lines.scheme.isin({entry.scheme}) & lines.member(entry.line_class)
             flagged |= mask
-            codes, of = np.unique(lines.code[mask].astype(str), return_inverse=True)
-            per_code = np.array([entry.use_instead.get(c, "") for c in codes], dtype=object)
-            hint[mask] = per_code[of]
+            per_code = np.array([entry.use_instead.get(c, "") for c in lines.code.values], object)
+            hint[mask] = lines.code.lookup(per_code, "")[mask]
         rows = np.flatnonzero(flagged)
         none = np.zeros(0, dtype=np.int64)
         return Hits(rows, {"use_instead": hint[rows]}, (none, none))

@@ -42,13 +42,14 @@ class DistinctCount(Kind):
         if not mask.any():
             return Hits.empty()
         rows = np.flatnonzero(mask)
-        day, code = lines.day[rows], lines.code[rows]
-        distinct = pd.DataFrame({"day": day, "code": code}).drop_duplicates()
-        counts = np.bincount(distinct["day"].to_numpy(), minlength=int(lines.day.max()) + 1)
+        day, code = lines.day[rows], lines.code.ids[rows]
+        pairs = pd.unique(day * (len(lines.code.values) + 1) + code + 1)
+        days = int(lines.day.max()) + 1
+        counts = np.bincount(pairs // (len(lines.code.values) + 1), minlength=days)
         flagged = rows[counts[day] >= self.min_distinct]
         flag_mask = np.zeros(lines.n, dtype=bool)
         flag_mask[flagged] = True
-        listed = join_per_group(day, code, len(counts))
+        listed = join_per_group(lines.day[flagged], lines.code.text(flagged), days)
         return Hits(
             rows=flagged,
             fields={"distinct_codes": listed[lines.day[flagged]]},

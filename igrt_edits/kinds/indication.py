@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from igrt_edits.catalog import CatalogData, IndicationTable, LineClass
 from igrt_edits.grouping import join_per_group
@@ -65,8 +63,7 @@ class Indication(Kind):
         if not len(rows):
             return Hits.empty()
         table = self.table.enabled(options.enabled_indications)
-        claim_bits, diagnoses = _claim_letters(lines, rows, table)
-        bits = claim_bits[lines.claim[rows]]
+        bits = _claim_letters(lines, rows, table)[lines.claim[rows]]
         if self.outcome == "no_indication":
             keep = bits == 0
             needs = np.full(len(rows), "", dtype=object)
@@ -79,7 +76,7 @@ class Indication(Kind):
         flag_mask[rows] = True
         return Hits(
             rows=rows,
-            fields={"diagnoses": diagnoses[lines.claim[rows]], "needs": needs},
+            fields={"diagnoses": _claim_diagnoses(lines, rows), "needs": needs},
             related=lines.pairs_in_scope("patient_day", flag_mask, related),
         )
 
@@ -102,28 +99,57 @@ class Indication(Kind):
         return [self.target.line_class, *self.when_any, *self.when_none]
 
 
-def _split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(parent position, token) pairs of comma-separated strings."""
-    lists = pc.split_pattern(pa.array(values, pa.string()), ",")
-    parents = np.asarray(pc.list_parent_indices(lists))
-    tokens = np.asarray(pc.list_flatten(lists).to_numpy(zero_copy_only=False), dtype=object)
-    keep = tokens != ""
-    return parents[keep], tokens[keep]
+def _codes(value: str) -> list[str]:
+    return [c for c in value.split(",") if c]
 
 
-def _claim_letters(lines: Lines, rows: np.ndarray, table: IndicationTable):
-    """Per claim key: indication letter bits and a display list of its diagnoses."""
+def _claim_letters(lines: Lines, rows: np.ndarray, table: IndicationTable) -> np.ndarray:
+    """Indication letter bits per claim key, for the claims of `rows`.
+
+    Letters are found once per distinct diagnosis value and OR-ed into the claims of the lines
+    carrying that value.
+    """
     claims = int(lines.claim.max()) + 1
-    in_claims = np.zeros(claims, dtype=bool)
-    in_claims[lines.claim[rows]] = True
-    carriers = np.flatnonzero(in_claims[lines.claim] & (lines.diagnoses != ""))
-    parents, codes = _split(lines.diagnoses[carriers])
-    claim_of = lines.claim[carriers][parents]
-    distinct, of = np.unique(codes.astype(str), return_inverse=True)
+    factor = lines.diagnoses
+    value_codes = [_codes(v) for v in factor.values]
+    distinct = np.array(sorted({c for codes in value_codes for c in codes}), dtype=str)
+    code_bits = dict(zip(distinct, table.letter_bits(distinct), strict=True))
+    value_bits = np.array([_or(code_bits[c] for c in codes) for codes in value_codes], np.int64)
+    carriers = _carriers(lines.claim, rows, claims) & (factor.ids >= 0)
     bits = np.zeros(claims, dtype=np.int64)
-    np.bitwise_or.at(bits, claim_of, table.letter_bits(distinct)[of])
-    shown = np.array([_dotted(c) for c in distinct], dtype=object)[of]  # per distinct code
-    return bits, join_per_group(claim_of, shown, claims)
+    np.bitwise_or.at(bits, lines.claim[carriers], value_bits[factor.ids[carriers]])
+    return bits
+
+
+def _carriers(key: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Lines whose key is the key of one of `rows`."""
+    wanted = np.zeros(size, dtype=bool)
+    wanted[key[rows]] = True
+    return wanted[key]
+
+
+def _claim_diagnoses(lines: Lines, rows: np.ndarray) -> np.ndarray:
+    """For each of `rows`, its claim's diagnoses as text (distinct, dotted, sorted)."""
+    claims = int(lines.claim.max()) + 1 if lines.n else 0
+    factor = lines.diagnoses
+    carriers = np.flatnonzero(_carriers(lines.claim, rows, claims) & (factor.ids >= 0))
+    value_codes = [[_dotted(c) for c in _codes(v)] for v in factor.values]
+    counts = np.array([len(c) for c in value_codes], dtype=np.int64)
+    flat = np.array([c for codes in value_codes for c in codes], dtype=object)
+    starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
+    values = factor.ids[carriers]
+    repeat = counts[values]
+    offsets = np.repeat(starts[values] - np.cumsum(repeat) + repeat, repeat)
+    codes = flat[offsets + np.arange(int(repeat.sum()))] if len(flat) else flat
+    listed = join_per_group(np.repeat(lines.claim[carriers], repeat), codes, claims)
+    return listed[lines.claim[rows]]
+
+
+def _or(values) -> int:
+    out = 0
+    for value in values:
+        out |= int(value)
+    return out
 
 
 def _dotted(code: str) -> str:
@@ -135,9 +161,11 @@ def _day_tags(lines: Lines, rows: np.ndarray, table: IndicationTable) -> np.ndar
     days = int(lines.day.max()) + 1
     wanted = np.zeros(days, dtype=bool)
     wanted[lines.day[rows]] = True
-    carriers = np.flatnonzero(wanted[lines.day] & (lines.tags != ""))
+    factor = lines.tags
+    value_bits = np.array(
+        [_or(table.tag_bits(np.array(_codes(v), dtype=str))) for v in factor.values], np.int64
+    )
+    carriers = np.flatnonzero(wanted[lines.day] & (factor.ids >= 0))
     bits = np.zeros(days, dtype=np.int64)
-    if len(carriers):
-        parents, tags = _split(lines.tags[carriers])
-        np.bitwise_or.at(bits, lines.day[carriers][parents], table.tag_bits(tags))
+    np.bitwise_or.at(bits, lines.day[carriers], value_bits[factor.ids[carriers]])
     return bits[lines.day[rows]]

@@ -41,9 +41,10 @@ class UnitsSum(Kind):
         if not mask.any():
             return Hits.empty()
         rows = np.flatnonzero(mask)
-        professional = lines.component[rows] == "PC"
-        key = pd.DataFrame({"d": lines.day[rows], "c": lines.code[rows], "p": professional})
-        group = key.groupby(["d", "c", "p"], sort=False).ngroup().to_numpy()
+        professional = lines.component.isin({"PC"})[rows]
+        codes = len(lines.code.values) + 1
+        key = (lines.day[rows] * codes + lines.code.ids[rows] + 1) * 2 + professional
+        group = pd.factorize(key)[0]
         totals = np.bincount(group, weights=lines.units[rows])
         over = totals[group] > self.max_units
         flagged = rows[over]
