@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from igrt_edits.catalog import Catalog, Rule
 from igrt_edits.grouping import join_per_group
+from igrt_edits.hashing import fnv1a64, to_hex
 from igrt_edits.kinds import RunOptions
 from igrt_edits.lines import Factor, Hits, Lines
 
@@ -203,10 +204,6 @@ def _render(template: str, fields: dict[str, np.ndarray], where: np.ndarray) -> 
     return joined.to_numpy(zero_copy_only=False).astype(object)
 
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-
-
 def fingerprints(
     rule_id: str, claim: Sequence, line: Sequence, code: Sequence, date: Sequence
 ) -> np.ndarray:
@@ -216,28 +213,7 @@ def fingerprints(
         *(pa.array(np.asarray(v, dtype=object).astype(str)) for v in (claim, line, code, date)),
         "|",
     )
-    return fnv1a_hex(texts)
-
-
-def fnv1a_hex(texts: pa.Array) -> np.ndarray:
-    """FNV-1a 64 of each string, vectorized over strings (one pass per byte position)."""
-    texts = texts.cast(pa.string())
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[
-        texts.offset : texts.offset + len(texts) + 1
-    ]
-    data = (
-        np.frombuffer(texts.buffers()[2], dtype=np.uint8) if len(texts) else np.zeros(0, np.uint8)
-    )
-    lengths = np.diff(offsets)
-    h = np.full(len(texts), _FNV_OFFSET, dtype=np.uint64)
-    for j in range(int(lengths.max()) if len(texts) else 0):
-        live = lengths > j
-        byte = data[offsets[:-1][live] + j].astype(np.uint64)
-        h[live] = (h[live] ^ byte) * _FNV_PRIME
-    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    raw = h.astype(">u8").view(np.uint8).reshape(-1, 8)
-    hexed = np.stack([digits[raw >> 4], digits[raw & 15]], axis=2).reshape(-1, 16)
-    return hexed.view("S16").ravel().astype(str).astype(object)
+    return to_hex(fnv1a64(texts))
 
 
 def max_severity(severities: Iterable[str]) -> str | None:
