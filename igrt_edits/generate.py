@@ -77,7 +77,8 @@ MAX_VIOLATION_RATE = (1.0 - PEDIATRIC_SHARE) / len(RULE_IDS)
 """Each course carries at most one violation, so the 13 per-rule rates must fit in one."""
 
 PATIENTS_PER_BLOCK = 2048
-STRATUM = 128  # patients per stratum of the violation draw; divides PATIENTS_PER_BLOCK
+STRATUM = 128  # patients per stratum of the violation draw
+assert PATIENTS_PER_BLOCK % STRATUM == 0
 CLAIMS_PER_BLOCK = 1_000_000  # claim numbers are block * CLAIMS_PER_BLOCK + local index
 PATIENT_STRIDE = 10_000
 
@@ -468,7 +469,8 @@ def _draw_starts(rng: np.random.Generator, window: np.ndarray) -> np.ndarray:
     """Course start dates (weekdays) within each course's era window."""
     lo = np.maximum(_START_PARTS[None, :, 0], window[:, 0:1])
     hi = np.minimum(_START_PARTS[None, :, 1], window[:, 1:2])
-    weights = _START_WEIGHTS * np.clip(hi - lo, 0, None)
+    full = _START_PARTS[:, 1] - _START_PARTS[:, 0]
+    weights = _START_WEIGHTS * np.clip(hi - lo, 0, None) / full  # share of each part kept
     part = _pick(rng, _cumulative(weights))
     rows = np.arange(len(part))
     start = lo[rows, part] + np.floor(rng.random(len(part)) * (hi - lo)[rows, part]).astype(
@@ -759,7 +761,7 @@ def _delivery_codes(
         default=_C["77373"],
     )
     srs = np.select(
-        [robotic, hosp & (variant < 0.3), (era == 0) & (variant > 0.8)],
+        [robotic, hosp & (variant < 0.3), hosp & (era == 0) & (variant > 0.8)],
         [_C["G0339"], _C["77371"], _C["G0173"]],
         default=_C["77372"],
     )
@@ -912,7 +914,18 @@ def _inject_violations(c: Courses, lines: Lines) -> Lines:
     IGRT012 a guidance line (not -26) on the simulation day, which has no delivery.
     IGRT013 2026: 77387 without 26; freestanding G6017 day: G6017-TC; otherwise -26 on the
             day's technical-only delivery line.
+    Added lines are the ones a clinic would bill: the hospital physician's -26 line or the
+    freestanding global line, coded for the date (see _violation_igrt).
     """
+    _edit_violation_lines(c, lines)
+    return _concat([lines, *_added_violation_lines(c)])
+
+
+V001, V002, V003, V004, V005, V006, V007, V008, V009, V010, V011, V012, V013 = range(1, 14)
+
+
+def _edit_violation_lines(c: Courses, lines: Lines) -> None:
+    """IGRT001, 002, 003, 006 and 013: change existing lines of the violation day in place."""
     pat = lines["pat"]
     row, hosp, kind = c["row"][pat], c["hosp"][pat], c["kind"][pat]
     on_day = lines["day"] == c["vday"][pat]
@@ -920,72 +933,59 @@ def _inject_violations(c: Courses, lines: Lines) -> Lines:
     era = _era(lines["date"])
     code, mod, units, stream = lines["code"], lines["mod"], lines["units"], lines["stream"]
 
-    m = igrt & (row == 1)
+    m = igrt & (row == V001)
     code[m] = _INVALID_IGRT[era[m]]
 
-    opps_swap = (c["setting"] == OPPS)[pat]
-    m = delivery & (row == 2) & opps_swap
+    m = delivery & (row == V002) & (c["setting"] == OPPS)[pat]
     g_code = np.where(
         kind == IMRT,
         _C["G6015"] + c["complex"][pat],
         _G60[np.minimum(4 * c["level"][pat] + c["energy"][pat], 11)],
     )
     code[m] = g_code[m]
-    code[igrt & (row == 2) & ~hosp] = _C["77387"]
+    code[igrt & (row == V002) & ~hosp] = _C["77387"]
 
-    m = igrt & (row == 3) & (stream == PRO)
+    m = igrt & (row == V003) & (stream == PRO)
     code[m], mod[m], stream[m] = _C["77387"], M_TC, FAC
 
-    units[igrt & (row == 6)] = 2
+    units[igrt & (row == V006)] = 2
 
-    p_era, p_method = _era(c["vdate"]), c["method"]
-    m = igrt & (row == 13) & (era == 2)
-    mod[m] = M_NONE
-    tracking = ~c["hosp"] & (p_era == 1) & (p_method == TRACK) & np.isin(c["kind"], IGRT_KINDS)
-    m = igrt & (row == 13) & tracking[pat]
-    mod[m] = M_TC
-    strip26 = (p_era == 2) & np.isin(c["kind"], IGRT_KINDS)
-    m = delivery & (row == 13) & ~(tracking | strip26)[pat]
-    mod[m] = M_26
+    v_era, guided = _era(c["vdate"]), np.isin(c["kind"], IGRT_KINDS)
+    late = (v_era == 2) & guided  # 77387-26 loses its 26
+    tracking = ~c["hosp"] & (v_era == 1) & (c["method"] == TRACK) & guided  # G6017-TC
+    v13 = row == V013
+    mod[igrt & v13 & late[pat]] = M_NONE
+    mod[igrt & v13 & tracking[pat]] = M_TC
+    mod[delivery & v13 & ~(late | tracking)[pat]] = M_26
 
-    added = [lines]
-    n = len(c["row"])
-    pats = np.arange(n)
-    adds = np.isin(c["row"], (4, 7, 8, 9, 10))
-    added.append(_violation_igrt(c, pats[adds], c["vdate"][adds]))
-    second = c["row"] == 5
+
+def _added_violation_lines(c: Courses) -> list[Lines]:
+    """IGRT004, 005, 007-012: lines added on the violation day (or the simulation day)."""
+    row, hosp, method, vdate = c["row"], c["hosp"], c["method"], c["vdate"]
+    pats = np.arange(len(row))
+    guidance = np.isin(row, (V004, V007, V008, V009, V010))
+
+    second = row == V005
+    v_era = np.minimum(_era(vdate), 1)  # IGRT005 courses end before 2026
     # 77014 is the second method, unless the course already uses it: then stereoscopic x-ray.
-    alt = np.where(p_method == CT, _PRO_IGRT[np.minimum(p_era, 1), STEREO], _C["77014"])
-    s_p = pats[second]
-    added.append(
-        _lines(s_p, c["vdate"][second], np.where(c["hosp"][second], PRO, GLOBAL), alt[second],
-               mod=np.where(c["hosp"][second], M_26, M_NONE), role=R_VIOLATION)
-    )  # fmt: skip
-    physics = c["row"] == 11
-    added.append(
+    alt = np.where(method == CT, _PRO_IGRT[v_era, STEREO], _C["77014"])
+    alt_stream, alt_mod = np.where(hosp, PRO, GLOBAL), np.where(hosp, M_26, M_NONE)
+
+    physics = row == V011
+    technical = np.where(hosp, FAC, GLOBAL)  # where a technical (non -26) line goes
+
+    sim = row == V012
+    sim_era = _era(c["sim"])
+    sim_code = np.where(hosp, _FAC_IGRT[sim_era, CT], _GLOBAL_IGRT[sim_era, method])
+    return [
+        _violation_igrt(c, pats[guidance], vdate[guidance]),
         _lines(
-            pats[physics],
-            c["vdate"][physics],
-            np.where(c["hosp"][physics], FAC, GLOBAL),
-            _C["77370"],
-            role=R_VIOLATION,
-        )
-    )
-    sim = c["row"] == 12
-    sim_era = _era(c["sim"][sim])
-    sim_code = np.where(
-        c["hosp"][sim], _FAC_IGRT[sim_era, CT], _GLOBAL_IGRT[sim_era, c["method"][sim]]
-    )
-    added.append(
-        _lines(
-            pats[sim],
-            c["sim"][sim],
-            np.where(c["hosp"][sim], FAC, GLOBAL),
-            sim_code,
-            role=R_VIOLATION,
-        )
-    )
-    return _concat(added)
+            pats[second], vdate[second], alt_stream[second], alt[second],
+            mod=alt_mod[second], role=R_VIOLATION,
+        ),
+        _lines(pats[physics], vdate[physics], technical[physics], _C["77370"], role=R_VIOLATION),
+        _lines(pats[sim], c["sim"][sim], technical[sim], sim_code[sim], role=R_VIOLATION),
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1151,17 +1151,18 @@ def iter_claim_batches(
     batch_lines: int = DEFAULT_BATCH_LINES,
     violation_rate: float = 0.02,
 ) -> Iterator[pa.RecordBatch]:
-    """Yield record batches (SCHEMA) of a synthetic extract, exactly `lines` lines in total.
+    """Record batches (SCHEMA) of a synthetic extract, exactly `lines` lines in total.
 
     Batches hold `batch_lines` lines (the last one may hold fewer); memory stays bounded by the
     batch size plus one block of patients. The same (lines, seed, violation_rate) yields the
     same lines in the same order whatever `batch_lines` is. `violation_rate` is the probability
     that a course carries a given rule's violation (0 gives a clean extract); at most
-    MAX_VIOLATION_RATE, since a course carries at most one.
+    MAX_VIOLATION_RATE, since a course carries at most one. Bad arguments raise ValueError
+    here, before any batch is made.
     """
     _check(lines, batch_lines, violation_rate)
-    for table in _rechunk(_block_tables(lines, seed, violation_rate), batch_lines):
-        yield _single_batch(table)
+    tables = _rechunk(_block_tables(lines, seed, violation_rate), batch_lines)
+    return (_single_batch(table) for table in tables)
 
 
 def generate_claims(

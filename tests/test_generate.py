@@ -342,6 +342,8 @@ def test_violation_rate_bounds() -> None:
         generate_claims(1_000, 1, violation_rate=MAX_VIOLATION_RATE + 0.01)
     with pytest.raises(ValueError):
         generate_claims(-1, 1)
+    with pytest.raises(ValueError):
+        iter_claim_batches(10, 1, batch_lines=0)  # raised at the call, not at the first batch
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
