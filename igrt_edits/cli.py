@@ -204,3 +204,41 @@ def explain(rule_id: str, config_path: str | None) -> None:
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
     explain_report.print_explanation(make_console(sys.stdout), catalog, rule)
+
+
+@main.command()
+@click.option(
+    "--lines", "count", type=click.IntRange(min=1), required=True, help="Number of claim lines."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed; the same seed gives the same file.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Output file (.parquet or .csv).",
+)
+@click.option(
+    "--violation-rate",
+    type=float,
+    default=0.02,
+    show_default=True,
+    help="Share of courses given a deliberate violation.",
+)
+def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
+    """Write a synthetic radiation-oncology claims extract (for trials and benchmarks)."""
+    from igrt_edits.generate import write_extract
+
+    if not out.lower().endswith((".parquet", ".pq", ".csv")):
+        raise click.BadParameter("the output must end in .parquet, .pq or .csv", param_hint="--out")
+    try:
+        written = write_extract(out, count, seed, violation_rate=violation_rate)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    click.echo(f"wrote {written} lines to {out}", err=True)
