@@ -84,6 +84,12 @@ def main() -> None:
     help="Members younger than this on the service date are out of scope (default 19).",
 )
 @click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Lint partition by partition through temporary files, for inputs larger than memory"
+    " (default: automatic above 2 GB of input).",
+)
+@click.option(
     "--rejects",
     "rejects_path",
     type=click.Path(dir_okay=False),
@@ -102,6 +108,7 @@ def check(
     ignore: tuple[str, ...],
     adult_age: int | None,
     rejects_path: str | None,
+    stream: bool | None,
 ) -> None:
     """Lint claim lines in PATHS (CSV or Parquet files, directories, globs) together."""
     try:
@@ -115,7 +122,7 @@ def check(
             adult_age=adult_age,
             fail_on=fail_on,
         )
-        catalog, ruleset, result = run_check(paths, config)
+        catalog, ruleset, result = run_check(paths, config, stream=stream)
         summary = build_summary(result, catalog, ruleset)
         fmt = (
             fmt or SUFFIX_FORMATS.get(Path(output).suffix.lower(), "table")

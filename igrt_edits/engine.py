@@ -39,6 +39,14 @@ FINDING_COLUMNS = (
     "source_row",
     "fingerprint",
 )
+FINDINGS_SCHEMA = pa.schema(
+    [
+        (name, pa.int64() if name in ("line_number", "source_row") else pa.string())
+        for name in FINDING_COLUMNS
+        if name != "related_lines"
+    ]
+).insert(10, pa.field("related_lines", pa.list_(pa.string())))
+"""The findings as an Arrow table (for Parquet output and for merging partitions)."""
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 RELATED_LIMIT = 20
 """Related lines named in a message; the related_lines field always lists them all."""
@@ -75,6 +83,13 @@ class RuleSet:
 
 def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FINDING_COLUMNS})
+
+
+def findings_table(findings: pd.DataFrame) -> pa.Table:
+    """Findings as Arrow, in the fixed schema whatever the DataFrame's dtypes."""
+    return pa.Table.from_pandas(
+        findings[list(FINDING_COLUMNS)], schema=FINDINGS_SCHEMA, preserve_index=False
+    )
 
 
 def _dtype(column: str) -> str:

@@ -14,7 +14,10 @@ FNV_PRIME = np.uint64(0x100000001B3)
 
 
 def fnv1a64(texts: pa.Array, offset: np.uint64 = FNV_OFFSET) -> np.ndarray:
-    """FNV-1a 64 of each string's UTF-8 bytes, one vector pass per byte position (nulls hash as '')."""
+    """FNV-1a 64 of each string's UTF-8 bytes (a null hashes as the empty string).
+
+    Vectorized over strings: one pass per byte position, over the strings that long.
+    """
     texts = pa.array(texts).cast(pa.large_string())
     texts = texts.fill_null("") if texts.null_count else texts
     count = len(texts)

@@ -60,6 +60,16 @@ class FileSummary:
     rows_out_of_scope: int = 0
     has_diagnosis: bool = False
 
+    @staticmethod
+    def of(path, part: Part) -> FileSummary:
+        return FileSummary(
+            str(path),
+            part.format,
+            part.size_bytes,
+            part.rows_read,
+            has_diagnosis=part.has_diagnosis,
+        )
+
     def accounting(self) -> dict[str, int]:
         return {
             "rows_read": self.rows_read,
@@ -77,7 +87,7 @@ class RunResult:
     rejects: pa.Table
     files: list[FileSummary]
     skipped_files: list[str]
-    lines: pa.Table
+    lines: pa.Table | None
     """Every line that passed row checks, with derived context and `_status` (checked,
     out_of_scope, or rejected for a claim conflict); `_file`/`_row` locate it in the input."""
     setting_unknown: int
@@ -86,6 +96,8 @@ class RunResult:
     rules_skipped: dict[str, str]
     patients_checked: int
     claims_checked: int
+    charges_flagged: float = 0.0
+    """Sum of charge_amount over the distinct flagged lines."""
     wall_seconds: float = 0.0
 
     def totals(self) -> dict[str, int]:
@@ -120,66 +132,146 @@ def lint(
     context: ContextOptions,
     load: LoadOptions = LoadOptions(),
     max_reject_rate: float | None = None,
+    stream: bool | None = None,
 ) -> RunResult:
-    """Lint every line of the given files, directories or globs together."""
+    """Lint every line of the given files, directories or globs together.
+
+    `stream=True` partitions the lines by patient to temporary files and checks one partition
+    at a time (for inputs larger than memory); `None` streams when the inputs are large.
+    """
     started = time.perf_counter()
     files, skipped = discover(paths)
+    if stream or (stream is None and should_stream(files)):
+        from igrt_edits.stream import lint_streamed
+
+        result = lint_streamed(files, ruleset, context, load, max_reject_rate)
+    else:
+        result = _lint_in_memory(files, ruleset, context, load, max_reject_rate)
+    result.skipped_files = [str(p) for p in skipped]
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+STREAM_ABOVE_BYTES = 2 << 30
+"""Inputs larger than this (on disk) are linted in streaming mode unless told otherwise."""
+
+
+def should_stream(files: Sequence) -> bool:
+    return sum(path.stat().st_size for path in files) > STREAM_ABOVE_BYTES
+
+
+def _lint_in_memory(files, ruleset, context, load, max_reject_rate) -> RunResult:
     parts: list[Part] = []
-    rejected: list[pa.Table] = []
-    has_diagnosis: list[bool] = []
     summaries: list[FileSummary] = []
     for index, path in enumerate(files):
         extract = read_extract(
             path, user_map=load.user_map, delimiter=load.delimiter, passthrough=load.passthrough
         )
-        part = normalize_extract(extract, index)
+        parts.append(normalize_extract(extract, index))
         del extract
-        parts.append(part)
-        rejected.append(part.rejects)
-        has_diagnosis.append(part.has_diagnosis)
-        summaries.append(
-            FileSummary(
-                str(path),
-                part.format,
-                part.size_bytes,
-                part.rows_read,
-                has_diagnosis=part.has_diagnosis,
-            )
-        )
+        summaries.append(FileSummary.of(path, parts[-1]))
     names = [s.path for s in summaries]
+    has_diagnosis = [p.has_diagnosis for p in parts]
+    rejected = [p.rejects for p in parts]
     table = pa.concat_tables([p.lines for p in parts], promote_options="permissive")
-    table = table.unify_dictionaries()
     del parts[:]  # the concatenated table now holds the lines
+    checked = check_lines(table.unify_dictionaries(), names, has_diagnosis, ruleset, context)
+    rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
+    account(summaries, rejects, checked.checked, checked.out_of_scope)
+    check_reject_rate(summaries, max_reject_rate)
+    return checked.result(summaries, rejects, ruleset, has_diagnosis)
+
+
+@dataclass
+class Checked:
+    """What checking one set of normalized lines produced: a whole run, or one partition."""
+
+    findings: pd.DataFrame
+    conflicts: pa.Table
+    lines: pa.Table
+    checked: np.ndarray
+    """Checked lines per input file."""
+    out_of_scope: np.ndarray
+    """Out-of-scope lines per input file."""
+    settings: dict[str, int]
+    schemes: dict[str, int]
+    patients: int
+    claims: int
+    charges_flagged: float
+
+    def result(self, summaries, rejects, ruleset: RuleSet, has_diagnosis) -> RunResult:
+        return RunResult(
+            findings=self.findings,
+            rejects=rejects,
+            files=summaries,
+            skipped_files=[],
+            lines=self.lines,
+            setting_unknown=self.settings.get("unknown", 0),
+            settings_seen=self.settings,
+            schemes_seen=self.schemes,
+            rules_skipped=rules_skipped(ruleset, has_diagnosis),
+            patients_checked=self.patients,
+            claims_checked=self.claims,
+            charges_flagged=round(self.charges_flagged, 2),
+        )
+
+
+def check_lines(
+    table: pa.Table,
+    file_names: list[str],
+    has_diagnosis: list[bool],
+    ruleset: RuleSet,
+    context: ContextOptions,
+    mixed_claims: np.ndarray | None = None,
+) -> Checked:
+    """Check normalized lines that hold whole patients: conflicts, context, scope, rules.
+
+    `mixed_claims` marks, per distinct claim id of `table`, claims known (from elsewhere in a
+    streamed run) to appear under another patient too.
+    """
     keys = Keys.of(table)
-    conflict, conflicts = reject_conflicts(table, keys, names)
-    rejects = pa.concat_tables([*rejected, conflicts])
-    rejects = rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+    conflict, conflicts = reject_conflicts(table, keys, file_names, mixed_claims)
     table = with_context(table, context, has_diagnosis)
     checked = np.asarray(single_chunk(table.column("_in_scope"))) & ~conflict
     status = np.where(conflict, 2, np.where(checked, 0, 1))
     table = table.append_column("_status", _codes(("", *LINE_STATUS), status + 1))
-    _account(summaries, table, rejects, checked, conflict)
-    _check_reject_rate(summaries, max_reject_rate)
-    findings = find_issues(engine_frame(table, keys, checked, ruleset, names), ruleset)
-    setting = table.column("setting").filter(pa.array(checked))
-    return RunResult(
+    file_index = np.asarray(single_chunk(table.column("_file")))
+    files = len(file_names)
+    findings = find_issues(engine_frame(table, keys, checked, ruleset, file_names), ruleset)
+    return Checked(
         findings=findings,
-        rejects=rejects,
-        files=summaries,
-        skipped_files=[str(p) for p in skipped],
+        conflicts=conflicts,
         lines=table,
-        setting_unknown=_counts(setting).get("unknown", 0),
-        settings_seen=_counts(setting),
-        schemes_seen=_counts(table.column("scheme").filter(pa.array(checked))),
-        rules_skipped=_rules_skipped(ruleset, has_diagnosis),
-        patients_checked=_distinct(keys.patient[checked]),
-        claims_checked=_distinct(keys.claim[checked]),
-        wall_seconds=time.perf_counter() - started,
+        checked=np.bincount(file_index[checked], minlength=files),
+        out_of_scope=np.bincount(file_index[~checked & ~conflict], minlength=files),
+        settings=_counts(table.column("setting").filter(pa.array(checked))),
+        schemes=_counts(table.column("scheme").filter(pa.array(checked))),
+        patients=_distinct(keys.patient[checked]),
+        claims=_distinct(keys.claim[checked]),
+        charges_flagged=_flagged_charges(table, findings, file_names),
     )
 
 
+def _flagged_charges(table: pa.Table, findings: pd.DataFrame, file_names: list[str]) -> float:
+    """Sum of charge_amount over distinct flagged lines (NaN charges count as 0)."""
+    if not len(findings):
+        return 0.0
+    index = {name: i for i, name in enumerate(file_names)}
+    flagged = findings[["source_file", "source_row"]].drop_duplicates()
+    file_of = flagged["source_file"].map(index).to_numpy(np.int64)
+    keys = file_of * (1 << 40) + flagged["source_row"].to_numpy(np.int64)
+    line_file = np.asarray(single_chunk(table.column("_file")), dtype=np.int64)
+    line_keys = line_file * (1 << 40) + np.asarray(single_chunk(table.column("_row")))
+    charges = np.asarray(single_chunk(table.column("charge_amount")), dtype=float)
+    return float(np.nansum(charges[np.isin(line_keys, keys)]))
+
+
+def sort_rejects(rejects: pa.Table) -> pa.Table:
+    return rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+
+
 def reject_conflicts(
-    table: pa.Table, keys: Keys, file_names: list[str]
+    table: pa.Table, keys: Keys, file_names: list[str], mixed_claims: np.ndarray | None = None
 ) -> tuple[np.ndarray, pa.Table]:
     """Rows to reject: every line of a claim under two patient ids, and every repeated line."""
     claim, patient = keys.claim, keys.patient
@@ -188,6 +280,8 @@ def reject_conflicts(
     owner[claim] = patient
     mixed_claim = np.zeros(len(keys.claims), dtype=bool)
     mixed_claim[claim[owner[claim] != patient]] = True
+    if mixed_claims is not None:
+        mixed_claim |= mixed_claims
     mixed = mixed_claim[claim]
     key = claim * (int(line.max()) + 1 if len(line) else 1) + line
     repeated = pd.Series(key).duplicated(keep=False).to_numpy() & ~mixed
@@ -239,10 +333,8 @@ def with_context(table: pa.Table, context: ContextOptions, has_dx: list[bool]) -
     return table
 
 
-def _account(summaries, table: pa.Table, rejects: pa.Table, checked, conflict) -> None:
-    file_index = np.asarray(single_chunk(table.column("_file")))
-    out_of_scope = np.bincount(file_index[~checked & ~conflict], minlength=len(summaries))
-    checked = np.bincount(file_index[checked], minlength=len(summaries))
+def account(summaries, rejects: pa.Table, checked: np.ndarray, out_of_scope: np.ndarray) -> None:
+    """Fill in each file's row accounting from per-file counts and the rejects."""
     rejected = pd.Series(rejects.column("source_file").to_pylist(), dtype=object).value_counts()
     for i, summary in enumerate(summaries):
         summary.rows_out_of_scope = int(out_of_scope[i])
@@ -250,7 +342,7 @@ def _account(summaries, table: pa.Table, rejects: pa.Table, checked, conflict) -
         summary.rows_rejected = int(rejected.get(summary.path, 0))
 
 
-def _check_reject_rate(summaries: list[FileSummary], limit: float | None) -> None:
+def check_reject_rate(summaries: list[FileSummary], limit: float | None) -> None:
     read = sum(s.rows_read for s in summaries)
     rejected = sum(s.rows_rejected for s in summaries)
     if limit is not None and read and rejected / read > limit:
@@ -354,7 +446,7 @@ def _distinct(keys: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(keys))) if len(keys) else 0
 
 
-def _rules_skipped(ruleset: RuleSet, has_diagnosis: list[bool]) -> dict[str, str]:
+def rules_skipped(ruleset: RuleSet, has_diagnosis: list[bool]) -> dict[str, str]:
     if any(has_diagnosis) or not has_diagnosis:
         return {}
     return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,14 +121,32 @@ def _scan_directory(directory: Path) -> tuple[list[Path], list[Path]]:
     return found, ignored
 
 
-def read_extract(
+@dataclass
+class ReadPlan:
+    """How one file will be read: its format, header mapping and the columns to read."""
+
+    path: Path
+    format: str
+    columns: ColumnMap
+    wanted: list[str]
+    size_bytes: int
+    delimiter: str | None = None
+    names: list[str] = field(default_factory=list)
+    """CSV: the header's names, made unique."""
+    types: dict[str, pa.DataType] = field(default_factory=dict)
+    """CSV: the type each wanted column is read as."""
+    dictionary: list[str] = field(default_factory=list)
+    """Parquet: string columns read dictionary-encoded."""
+
+
+def plan_read(
     path: Path,
     *,
     user_map: Mapping[str, str | Sequence[str]] | None = None,
     delimiter: str | None = None,
     passthrough: bool = False,
-) -> Extract:
-    """Read one file. Raises InputError when it cannot be read as a claims extract."""
+) -> ReadPlan:
+    """Inspect a file's header. Raises InputError when it cannot be read as a claims extract."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -138,48 +156,30 @@ def read_extract(
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a CSV or Parquet extract")
     if head.startswith(b"PAR1"):
-        extract = _read_parquet(path, user_map, passthrough)
-    elif path.suffix.lower() in PARQUET_SUFFIXES:
+        return _plan_parquet(path, size, user_map, passthrough)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
         raise InputError(f"{path}: not a Parquet file (no PAR1 header)")
-    else:
-        extract = _read_csv(path, head, user_map, delimiter, passthrough)
-    extract.size_bytes = size
-    return extract
+    return _plan_csv(path, size, head, user_map, delimiter, passthrough)
 
 
-def _read_parquet(path: Path, user_map, passthrough: bool) -> Extract:
+def _plan_parquet(path: Path, size: int, user_map, passthrough: bool) -> ReadPlan:
     try:
-        parquet = pq.ParquetFile(path)
+        schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
-    headers = parquet.schema_arrow.names
-    _check_duplicate_headers(headers, path)
-    columns = match_columns(headers, str(path), user_map)
+    _check_duplicate_headers(schema.names, path)
+    columns = match_columns(schema.names, str(path), user_map)
     wanted = columns.source_columns() + (list(columns.passthrough) if passthrough else [])
-    schema = parquet.schema_arrow
     dictionary = [
         name
         for canonical, name in _renames(columns).items()
         if canonical.split(".")[0] in LOW_CARDINALITY
         and pa.types.is_string(schema.field(name).type)
     ]
-    try:
-        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from exc
-    table = _rename(table, columns)
-    rows = table.num_rows
-    return Extract(
-        path=path,
-        format="parquet",
-        columns=columns,
-        table=table,
-        source_rows=np.arange(2, rows + 2, dtype=np.int64),
-        rows_read=rows,
-    )
+    return ReadPlan(path, "parquet", columns, wanted, size, dictionary=dictionary)
 
 
-def _read_csv(path: Path, head: bytes, user_map, delimiter: str | None, passthrough: bool):
+def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrough) -> ReadPlan:
     if b"\x00" in head:
         raise InputError(f"{path}: not a CSV file (binary content)")
     header_line = _header_line(head)
@@ -190,60 +190,163 @@ def _read_csv(path: Path, head: bytes, user_map, delimiter: str | None, passthro
     names = _unique_names(headers)
     columns = match_columns(names, str(path), user_map)
     wanted = columns.source_columns() + (list(columns.passthrough) if passthrough else [])
-    types = {}
-    renames = {v: k for k, v in _renames(columns).items()}
-    for name in wanted:
-        canonical = renames.get(name, "").split(".")[0]
-        low = canonical in LOW_CARDINALITY
-        types[name] = pa.dictionary(pa.int32(), pa.binary()) if low else pa.binary()
+    canonical = {v: k.split(".")[0] for k, v in _renames(columns).items()}
+    types = {
+        name: pa.dictionary(pa.int32(), pa.binary())
+        if canonical.get(name) in LOW_CARDINALITY
+        else pa.binary()
+        for name in wanted
+    }
+    return ReadPlan(path, "csv", columns, wanted, size, delimiter, names, types)
+
+
+def read_extract(
+    path: Path,
+    *,
+    user_map: Mapping[str, str | Sequence[str]] | None = None,
+    delimiter: str | None = None,
+    passthrough: bool = False,
+) -> Extract:
+    """Read one whole file. Raises InputError when it cannot be read as a claims extract."""
+    plan = plan_read(path, user_map=user_map, delimiter=delimiter, passthrough=passthrough)
+    if plan.format == "parquet":
+        return _read_parquet(plan)
+    return _read_csv(plan)
+
+
+def iter_extracts(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
+    """Read a file in batches of about `batch_lines` lines (for inputs larger than memory)."""
+    if plan.format == "parquet":
+        yield from _iter_parquet(plan, batch_lines)
+    else:
+        yield from _iter_csv(plan, batch_lines)
+
+
+def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malformed=()) -> Extract:
+    return Extract(
+        path=plan.path,
+        format=plan.format,
+        columns=plan.columns,
+        table=_rename(table, plan.columns),
+        source_rows=rows,
+        rows_read=read,
+        malformed=list(malformed),
+        size_bytes=plan.size_bytes,
+        delimiter=plan.delimiter,
+    )
+
+
+def _read_parquet(plan: ReadPlan) -> Extract:
+    try:
+        table = pq.read_table(plan.path, columns=plan.wanted, read_dictionary=plan.dictionary)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{plan.path}: cannot be read ({exc})") from exc
+    rows = table.num_rows
+    return _extract(plan, table, np.arange(2, rows + 2, dtype=np.int64), rows)
+
+
+def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
+    try:
+        parquet = pq.ParquetFile(plan.path, read_dictionary=plan.dictionary)
+        start = 2
+        for batch in parquet.iter_batches(batch_size=batch_lines, columns=plan.wanted):
+            rows = batch.num_rows
+            table = pa.Table.from_batches([batch])
+            yield _extract(plan, table, np.arange(start, start + rows, dtype=np.int64), rows)
+            start += rows
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{plan.path}: cannot be read ({exc})") from exc
+
+
+def _read_csv(plan: ReadPlan) -> Extract:
     malformed: list[tuple[int | None, str]] = []
-    table = _parse_csv(path, names, delimiter, wanted, types, malformed, use_threads=True)
+    table = _parse_csv(plan, malformed, use_threads=True)
     if malformed and any(number is None for number, _ in malformed):
         # Row numbers of malformed rows are only known to a single-threaded parse.
         malformed.clear()
-        table = _parse_csv(path, names, delimiter, wanted, types, malformed, use_threads=False)
+        table = _parse_csv(plan, malformed, use_threads=False)
     bad_rows = np.array(sorted(n for n, _ in malformed), dtype=np.int64)
     rows_read = table.num_rows + len(bad_rows)
     all_rows = np.arange(2, rows_read + 2, dtype=np.int64)
     source_rows = (
         np.setdiff1d(all_rows, bad_rows, assume_unique=True) if len(bad_rows) else all_rows
     )
-    return Extract(
-        path=path,
-        format="csv",
-        columns=columns,
-        table=_rename(table, columns),
-        source_rows=source_rows,
-        rows_read=rows_read,
-        malformed=[(int(n), reason) for n, reason in sorted(malformed)],
-        delimiter=delimiter,
-    )
+    return _extract(plan, table, source_rows, rows_read, sorted(malformed))
 
 
-def _parse_csv(path, names, delimiter, wanted, types, malformed, *, use_threads: bool) -> pa.Table:
+def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
+    """Batches of a CSV with spreadsheet row numbers, malformed rows numbered in place.
+
+    The single-threaded streaming parser reports malformed rows (with their row numbers) while
+    parsing a block, before that block's lines are delivered, so each batch's rows are the next
+    row numbers that were not reported malformed.
+    """
+    malformed: list[tuple[int, str]] = []
+    reader = _open_csv(plan, malformed, block_size=max(1 << 20, batch_lines * 64))
+    next_row, reported = 2, 0
+    try:
+        for batch in reader:
+            rows = batch.num_rows
+            bad = np.array([n for n, _ in malformed], dtype=np.int64)
+            candidates = np.arange(next_row, next_row + rows + len(bad), dtype=np.int64)
+            numbers = candidates[~np.isin(candidates, bad)][:rows]
+            last = numbers[-1] if rows else next_row - 1
+            new = [(n, r) for n, r in malformed[reported:] if n <= last]
+            reported += len(new)
+            read = rows + len(new)
+            next_row = last + 1
+            yield _extract(plan, pa.Table.from_batches([batch]), numbers, read, new)
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
+    if reported < len(malformed):  # malformed rows after the last line
+        yield _extract(
+            plan,
+            pa.Table.from_batches([], reader.schema),
+            np.zeros(0, np.int64),
+            len(malformed) - reported,
+            malformed[reported:],
+        )
+
+
+def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_size: int | None):
     def on_invalid(row) -> str:
         reason = f"has {row.actual_columns} fields where the header has {row.expected_columns}"
         malformed.append((row.number, reason))
         return "skip"
 
+    read = pa_csv.ReadOptions(column_names=plan.names, skip_rows=1, use_threads=use_threads)
+    if block_size:
+        read.block_size = block_size
+    parse = pa_csv.ParseOptions(
+        delimiter=plan.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+    )
+    convert = pa_csv.ConvertOptions(
+        include_columns=plan.wanted,
+        column_types=plan.types,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    return read, parse, convert
+
+
+def _parse_csv(plan: ReadPlan, malformed: list, *, use_threads: bool) -> pa.Table:
+    read, parse, convert = _csv_options(plan, malformed, use_threads=use_threads, block_size=None)
     try:
         return pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(
-                column_names=names, skip_rows=1, use_threads=use_threads
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=wanted,
-                column_types=types,
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+            plan.path, read_options=read, parse_options=parse, convert_options=convert
         )
     except pa.ArrowInvalid as exc:
-        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+        raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
+
+
+def _open_csv(plan: ReadPlan, malformed: list, block_size: int):
+    read, parse, convert = _csv_options(plan, malformed, use_threads=False, block_size=block_size)
+    try:
+        return pa_csv.open_csv(
+            plan.path, read_options=read, parse_options=parse, convert_options=convert
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
 
 
 def _first_line(exc: Exception) -> str:

@@ -42,9 +42,15 @@ def context_options(config: Config) -> ContextOptions:
 
 
 def run_check(
-    paths: Sequence[str], config: Config, catalog: Catalog | None = None
+    paths: Sequence[str],
+    config: Config,
+    catalog: Catalog | None = None,
+    stream: bool | None = None,
 ) -> tuple[Catalog, RuleSet, RunResult]:
-    """Lint `paths` as configured; returns the catalog and rule set used with the result."""
+    """Lint `paths` as configured; returns the catalog and rule set used with the result.
+
+    `stream`: True to lint partition by partition, False in memory, None to decide by size.
+    """
     catalog = catalog or load_catalog(extra=config.extra_edits)
     ruleset = build_ruleset(catalog, config)
     result = lint(
@@ -53,5 +59,6 @@ def run_check(
         context_options(config),
         LoadOptions(user_map=config.columns, delimiter=config.delimiter),
         config.max_reject_rate,
+        stream=stream,
     )
     return catalog, ruleset, result

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from igrt_edits import __version__
 from igrt_edits.catalog import Catalog
 from igrt_edits.engine import RuleSet
@@ -36,7 +32,7 @@ def build_summary(result: RunResult, catalog: Catalog, ruleset: RuleSet) -> dict
         "lines_flagged": int(findings[["source_file", "source_row"]].drop_duplicates().shape[0])
         if len(findings)
         else 0,
-        "charges_flagged": flagged_charges(result),
+        "charges_flagged": result.charges_flagged,
         "claims_checked": result.claims_checked,
         "patients_checked": result.patients_checked,
         "lines_setting_unknown": result.setting_unknown,
@@ -46,21 +42,3 @@ def build_summary(result: RunResult, catalog: Catalog, ruleset: RuleSet) -> dict
         "rules_skipped": result.rules_skipped,
         "wall_seconds": round(result.wall_seconds, 3),
     }
-
-
-def flagged_charges(result: RunResult) -> float:
-    """Sum of charge_amount over distinct flagged lines (0 when the extract has no charges)."""
-    findings = result.findings
-    if not len(findings):
-        return 0.0
-    index = {f.path: i for i, f in enumerate(result.files)}
-    flagged = findings[["source_file", "source_row"]].drop_duplicates()
-    keys = flagged["source_file"].map(index).to_numpy(np.int64) * (1 << 40) + flagged[
-        "source_row"
-    ].to_numpy(np.int64)
-    lines = result.lines
-    line_keys = pc.add(
-        pc.multiply(lines.column("_file").cast(pa.int64()), 1 << 40), lines.column("_row")
-    )
-    chosen = lines.column("charge_amount").filter(pc.is_in(line_keys, value_set=pa.array(keys)))
-    return round(float(np.nansum(chosen.to_numpy())), 2)

@@ -1,0 +1,294 @@
+"""Streaming mode: lint inputs larger than memory, one partition of patients at a time.
+
+Pass 1 reads every file in batches, validates and normalizes each batch with the same code as
+an in-memory run, and appends its lines to one of N temporary Arrow IPC files chosen by a hash
+of patient_id, so all lines of a patient land in one partition. It also writes the (claim,
+patient) hash pairs of each batch to files partitioned by claim, which find the claims that
+appear under two patients, even when those patients are in different partitions.
+
+Pass 2 checks each partition with the in-memory engine and merges the results. The findings
+equal an in-memory run's. Temporary files are removed on success, on failure and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from igrt_edits.arrow_utils import as_dictionary, single_chunk
+from igrt_edits.context import ContextOptions
+from igrt_edits.engine import FINDING_COLUMNS, RuleSet, empty_findings, findings_table
+from igrt_edits.hashing import fnv1a64
+from igrt_edits.normalize import DIAGNOSIS_SPLIT, Part, combine_token_columns, normalize_extract
+from igrt_edits.pipeline import (
+    Checked,
+    FileSummary,
+    LoadOptions,
+    RunResult,
+    account,
+    check_lines,
+    check_reject_rate,
+    rules_skipped,
+    sort_rejects,
+)
+from igrt_edits.readers import iter_extracts, plan_read
+
+BATCH_LINES = 500_000
+PARTITION_LINES = 1_500_000
+"""Lines per partition the run aims for; a partition is checked in memory."""
+
+TEXT = pa.dictionary(pa.int32(), pa.string())
+PARTITION_SCHEMA = pa.schema(
+    [
+        ("claim_id", TEXT),
+        ("patient_id", TEXT),
+        ("line_number", pa.int64()),
+        ("service_date", pa.date32()),
+        ("procedure_code", TEXT),
+        ("modifiers", TEXT),
+        ("units", pa.float64()),
+        ("diagnosis_codes.0", TEXT),
+        ("claim_type", TEXT),
+        ("setting", TEXT),
+        ("bill_type", TEXT),
+        ("place_of_service", TEXT),
+        ("payer", TEXT),
+        ("line_of_business", TEXT),
+        ("beam_modality", TEXT),
+        ("treatment_indicators", TEXT),
+        ("age", pa.float32()),
+        ("provider_id", TEXT),
+        ("charge_amount", pa.float64()),
+        ("_file", pa.int32()),
+        ("_row", pa.int64()),
+    ]
+)
+PAIR_SCHEMA = pa.schema([("claim", pa.uint64()), ("patient", pa.uint64())])
+# A second hash of each claim id (another FNV offset) so two claims sharing one 64-bit hash
+# are still told apart.
+SALT = np.uint64(0x84222325CBF29CE4)
+
+
+def lint_streamed(
+    files: Sequence[Path],
+    ruleset: RuleSet,
+    context: ContextOptions,
+    load: LoadOptions,
+    max_reject_rate: float | None,
+    *,
+    partitions: int | None = None,
+    batch_lines: int = BATCH_LINES,
+    temp_dir: str | None = None,
+) -> RunResult:
+    """Lint `files` partition by partition; same result as an in-memory run."""
+    plans = [plan_read(path, user_map=load.user_map, delimiter=load.delimiter) for path in files]
+    count = partitions or max(
+        1, math.ceil(sum(_estimate_lines(p) for p in plans) / PARTITION_LINES)
+    )
+    work = Path(tempfile.mkdtemp(prefix="igrt-edits-", dir=temp_dir))
+    try:
+        spill = Spill(work, count)
+        summaries, rejected, has_diagnosis = [], [], []
+        for index, plan in enumerate(plans):
+            summary = FileSummary(str(plan.path), plan.format, plan.size_bytes)
+            for extract in iter_extracts(plan, batch_lines):
+                part = normalize_extract(extract, index)
+                summary.rows_read += part.rows_read
+                rejected.append(part.rejects)
+                spill.add(part)
+            summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
+            summaries.append(summary)
+            has_diagnosis.append(summary.has_diagnosis)
+        spill.close()
+        mixed = spill.mixed_claims()
+        names = [s.path for s in summaries]
+        merged = Merged(len(names))
+        for table in spill.partitions():
+            claims = as_dictionary(single_chunk(table.column("claim_id"))).dictionary
+            checked = check_lines(
+                table, names, has_diagnosis, ruleset, context, _is_mixed(claims, mixed)
+            )
+            merged.add(checked)
+        rejects = sort_rejects(pa.concat_tables([*rejected, *merged.conflicts]))
+        account(summaries, rejects, merged.checked, merged.out_of_scope)
+        check_reject_rate(summaries, max_reject_rate)
+        return merged.result(summaries, rejects, ruleset, has_diagnosis)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _estimate_lines(plan) -> int:
+    if plan.format == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(plan.path).metadata.num_rows
+    return plan.size_bytes // 80  # a typical claim line in CSV is 80-200 bytes
+
+
+def _claim_hashes(claims: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    return fnv1a64(claims), fnv1a64(claims, SALT)
+
+
+def _is_mixed(claims: pa.Array, mixed: set[tuple[int, int]]) -> np.ndarray:
+    """Per distinct claim id: is it one of the claims seen under two patients?"""
+    out = np.zeros(len(claims), dtype=bool)
+    if not mixed:
+        return out
+    first, second = _claim_hashes(claims)
+    candidates = np.flatnonzero(np.isin(first, np.array([a for a, _ in mixed], np.uint64)))
+    for i in candidates:  # only claims whose first hash matched: a handful
+        out[i] = (int(first[i]), int(second[i])) in mixed
+    return out
+
+
+class Spill:
+    """The temporary partition files of pass 1."""
+
+    def __init__(self, directory: Path, count: int) -> None:
+        self.directory = directory
+        self.count = count
+        self.lines = [self._writer(f"lines-{i}.arrow", PARTITION_SCHEMA) for i in range(count)]
+        schema = pa.schema(
+            [("claim", pa.uint64()), ("salted", pa.uint64()), ("patient", pa.uint64())]
+        )
+        self.pairs = [self._writer(f"pairs-{i}.arrow", schema) for i in range(count)]
+
+    def _writer(self, name: str, schema: pa.Schema) -> ipc.RecordBatchStreamWriter:
+        return ipc.new_stream(pa.OSFile(str(self.directory / name), "wb"), schema)
+
+    def add(self, part: Part) -> None:
+        """Write one normalized batch to the partitions of its patients and claims."""
+        table = _fixed_schema(part.lines)
+        if not table.num_rows:
+            return
+        patient = as_dictionary(single_chunk(table.column("patient_id")))
+        claim = as_dictionary(single_chunk(table.column("claim_id")))
+        patient_hash = fnv1a64(patient.dictionary)[np.asarray(patient.indices)]
+        first, second = _claim_hashes(claim.dictionary)
+        claim_ids = np.asarray(claim.indices)
+        self._scatter(self.lines, table, patient_hash % np.uint64(self.count))
+        pairs = pd.DataFrame(
+            {"claim": first[claim_ids], "salted": second[claim_ids], "patient": patient_hash}
+        ).drop_duplicates()
+        pair_table = pa.Table.from_pandas(pairs, preserve_index=False)
+        self._scatter(self.pairs, pair_table, pairs["claim"].to_numpy() % np.uint64(self.count))
+
+    @staticmethod
+    def _scatter(writers, table: pa.Table, partition: np.ndarray) -> None:
+        order = np.argsort(partition, kind="stable")
+        counts = np.bincount(partition.astype(np.int64), minlength=len(writers))
+        ordered = table.take(pa.array(order))
+        start = 0
+        for writer, count in zip(writers, counts, strict=True):
+            if count:
+                writer.write_table(ordered.slice(start, count))
+            start += count
+
+    def close(self) -> None:
+        for writer in (*self.lines, *self.pairs):
+            writer.close()
+
+    def mixed_claims(self) -> set[tuple[int, int]]:
+        """Claims (as hash pairs) that appear under more than one patient anywhere in the run."""
+        mixed: set[tuple[int, int]] = set()
+        for i in range(self.count):
+            pairs = self._read(f"pairs-{i}.arrow").to_pandas().drop_duplicates()
+            patients = pairs.groupby(["claim", "salted"])["patient"].nunique()
+            mixed |= {(int(a), int(b)) for a, b in patients[patients > 1].index}
+        return mixed
+
+    def partitions(self):
+        for i in range(self.count):
+            table = self._read(f"lines-{i}.arrow")
+            (self.directory / f"lines-{i}.arrow").unlink()
+            if table.num_rows:
+                yield table.unify_dictionaries()
+
+    def _read(self, name: str) -> pa.Table:
+        with pa.memory_map(str(self.directory / name)) as source:
+            return ipc.open_stream(source).read_all()
+
+
+def _fixed_schema(lines: pa.Table) -> pa.Table:
+    """A batch's lines in the partition schema: diagnosis columns joined, extras dropped."""
+    dx = [n for n in lines.column_names if n.startswith("diagnosis_codes.")]
+    if dx:
+        parts = [as_dictionary(single_chunk(lines.column(n))) for n in dx]
+        joined = combine_token_columns(parts, DIAGNOSIS_SPLIT)
+        joined = pa.DictionaryArray.from_arrays(
+            joined.indices,
+            pc.if_else(
+                pc.equal(joined.dictionary, ""), pa.scalar(None, pa.string()), joined.dictionary
+            ),
+        )
+    else:
+        joined = pa.nulls(lines.num_rows, TEXT)
+    columns = {}
+    for field in PARTITION_SCHEMA:
+        if field.name == "diagnosis_codes.0":
+            columns[field.name] = joined
+        elif field.name in lines.column_names:
+            columns[field.name] = single_chunk(lines.column(field.name)).cast(field.type)
+        else:
+            columns[field.name] = pa.nulls(lines.num_rows, field.type)
+    return pa.table(columns, schema=PARTITION_SCHEMA)
+
+
+class Merged:
+    """Partition results summed into one run's."""
+
+    def __init__(self, files: int) -> None:
+        self.findings: list[pa.Table] = []
+        self.conflicts: list[pa.Table] = []
+        self.checked = np.zeros(files, dtype=np.int64)
+        self.out_of_scope = np.zeros(files, dtype=np.int64)
+        self.settings: Counter[str] = Counter()
+        self.schemes: Counter[str] = Counter()
+        self.patients = 0
+        self.claims = 0
+        self.charges = 0.0
+
+    def add(self, part: Checked) -> None:
+        if len(part.findings):
+            self.findings.append(findings_table(part.findings))
+        self.conflicts.append(part.conflicts)
+        self.checked += part.checked
+        self.out_of_scope += part.out_of_scope
+        self.settings.update(part.settings)
+        self.schemes.update(part.schemes)
+        self.patients += part.patients
+        self.claims += part.claims
+        self.charges += part.charges_flagged
+
+    def result(self, summaries, rejects, ruleset: RuleSet, has_diagnosis) -> RunResult:
+        if self.findings:
+            table = pa.concat_tables(self.findings).sort_by(
+                [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")]
+            )
+            findings = table.to_pandas()[list(FINDING_COLUMNS)]
+        else:
+            findings = empty_findings()
+        return RunResult(
+            findings=findings,
+            rejects=rejects,
+            files=summaries,
+            skipped_files=[],
+            lines=None,
+            setting_unknown=self.settings.get("unknown", 0),
+            settings_seen=dict(sorted(self.settings.items())),
+            schemes_seen=dict(sorted(self.schemes.items())),
+            rules_skipped=rules_skipped(ruleset, has_diagnosis),
+            patients_checked=self.patients,
+            claims_checked=self.claims,
+            charges_flagged=round(self.charges, 2),
+        )
