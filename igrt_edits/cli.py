@@ -249,3 +249,44 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error)) from error
     click.echo(f"wrote {written} lines to {out}", err=True)
+
+
+@main.command(name="bench")
+@click.option(
+    "--sizes", default="1m,10m", show_default=True, help="Extract sizes (1k 10k 100k 1m 10m 100m)."
+)
+@click.option("--formats", default="parquet,csv", show_default=True, help="Input formats to time.")
+@click.option(
+    "--runs", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs of each command."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default="bench-data",
+    show_default=True,
+    help="Where generated extracts are kept and reused.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Seed of the generated extracts."
+)
+@click.option("--stream", is_flag=True, help="Also time --stream runs against the in-memory check.")
+def bench_command(
+    sizes: str, formats: str, runs: int, data_dir: str, seed: int, stream: bool
+) -> None:
+    """Time `check` against reading the same file (whole processes, medians, ratios)."""
+    from igrt_edits.bench import FLOOR, SIZES, bench
+
+    chosen = [s.strip().lower() for s in sizes.split(",") if s.strip()]
+    kinds = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    if unknown := [s for s in chosen if s not in SIZES]:
+        raise click.BadParameter(
+            f"unknown size {unknown[0]!r} ({', '.join(SIZES)})", param_hint="--sizes"
+        )
+    if unknown := [f for f in kinds if f not in FLOOR]:
+        raise click.BadParameter(
+            f"unknown format {unknown[0]!r} (parquet, csv)", param_hint="--formats"
+        )
+    lines = bench(
+        chosen, kinds, runs, Path(data_dir), seed, stream, lambda m: click.echo(m, err=True)
+    )
+    click.echo("\n".join(lines))
