@@ -254,6 +254,9 @@ class Lines:
             ).drop_duplicates()
             return both["f"].to_numpy(), both["r"].to_numpy()
         key = self.key(scope)
+        wanted = np.zeros(key.max() + 1 if self.n else 0, dtype=bool)
+        wanted[key[flagged]] = True
+        related = related & wanted[key]  # only lines that share a scope with a flagged line
         left = pd.DataFrame({"k": key[flagged], "f": np.flatnonzero(flagged)})
         right = pd.DataFrame({"k": key[related], "r": np.flatnonzero(related)})
         pairs = left.merge(right, on="k")

@@ -66,30 +66,32 @@ class CodeByDate(Kind):
         return cls({code: CodeValidity.of(w) for code, w in by_code.items()})
 
     def find(self, lines: Lines, options: RunOptions) -> Hits:
-        candidates = lines.in_codes(frozenset(self.codes))
+        values = lines.code.values
+        info = [self.codes.get(v) for v in values]  # one entry per distinct code, not per line
+        known = np.array([i is not None for i in info], dtype=bool)
+        candidates = lines.code.lookup(known, False)
         if not candidates.any():
             return Hits.empty()
         rows = np.flatnonzero(candidates)
-        distinct, of = np.unique(lines.code.ids[rows], return_inverse=True)
-        info = [self.codes[lines.code.values[i]] for i in distinct]  # per distinct code
+        of = lines.code.ids[rows]
         day = lines.days[rows]
         inside = np.zeros(len(rows), dtype=bool)
-        for k in range(max(len(i.starts) for i in info)):
-            start = np.array([i.starts[k] if k < len(i.starts) else _LATEST for i in info])
-            end = np.array([i.ends[k] if k < len(i.ends) else _EARLIEST for i in info])
+        for k in range(max(len(i.starts) for i in info if i is not None)):
+            start = np.array([_bound(i, "starts", k, _LATEST) for i in info], dtype="datetime64[D]")
+            end = np.array([_bound(i, "ends", k, _EARLIEST) for i in info], dtype="datetime64[D]")
             inside |= (day >= start[of]) & (day <= end[of])
-        last_end = np.array([i.ends[-1] for i in info])
+        last_end = np.array([_bound(i, "ends", -1, _LATEST) for i in info], dtype="datetime64[D]")
         out = ~inside
         flagged, of, day = rows[out], of[out], day[out]
         setting = lines.setting.text(flagged)
         setting = np.where(np.isin(setting, ["OPPS", "MPFS"]), setting, "")
         hint = np.full(len(flagged), "", dtype=object)
         for name in ("OPPS", "MPFS", ""):
-            per_code = np.array([i.hint[name] for i in info], dtype=object)
+            per_code = np.array([i.hint[name] if i else "" for i in info], dtype=object)
             hint = np.where(setting == name, per_code[of], hint)
         after = (day > last_end[of]) & (hint != "")
         use_instead = np.where(after, "; use " + hint.astype(str), "").astype(object)
-        valid = np.array([i.valid for i in info], dtype=object)[of]
+        valid = np.array([i.valid if i else "" for i in info], dtype=object)[of]
         none = np.zeros(0, dtype=np.int64)
         return Hits(flagged, {"valid": valid, "use_instead": use_instead}, (none, none))
 
@@ -98,3 +100,8 @@ class CodeByDate(Kind):
 
     def classes(self) -> list[LineClass]:
         return [LineClass("codes_with_validity_dates", frozenset(self.codes))]
+
+
+def _bound(info: CodeValidity | None, which: str, k: int, missing: np.datetime64) -> np.datetime64:
+    bounds = getattr(info, which) if info is not None else ()
+    return bounds[k] if -len(bounds) <= k < len(bounds) else missing
