@@ -97,17 +97,3 @@ def parse_dates(values: pa.Array) -> ParsedDates:
     problem[matched & ~(day_ok & year_ok)] = "is not a real calendar date"
     problem[matched & day_ok & ~year_ok] = f"has a year outside {MIN_YEAR}-{MAX_YEAR}"
     return ParsedDates(dates=dates, problem=pa.array(problem, type=pa.string()))
-
-
-def days_to_civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(year, month, day) of day numbers since 1970-01-01 (H. Hinnant's algorithm)."""
-    z = days.astype(np.int64) + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    return year, month, day

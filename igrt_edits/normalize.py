@@ -25,7 +25,7 @@ from igrt_edits.arrow_utils import (
     spread,
     text_values,
 )
-from igrt_edits.dates import days_to_civil, parse_dates
+from igrt_edits.dates import parse_dates
 from igrt_edits.errors import InputError
 from igrt_edits.readers import Extract
 
@@ -383,20 +383,28 @@ def combine_token_columns(
     Tokens are split on `split`, trimmed and de-duplicated in order of appearance. The join runs
     once per distinct combination of values, found by factorizing the index columns.
     """
+    if len(parts) == 1:  # one column: only its distinct values need re-joining
+        return map_values(parts[0], lambda v: _join_tokens([v.to_pylist()], split, upper))
     key, combos = _combinations(
         [indices_of(p) for p in parts], [len(p.dictionary) + 1 for p in parts]
     )
-    values = [[*text_values(p), ""] for p in parts]
+    values = [np.array([*text_values(p), ""], dtype=object) for p in parts]
+    texts = _join_tokens([list(v[combos[:, i]]) for i, v in enumerate(values)], split, upper)
+    mapped = pc.dictionary_encode(texts)
+    return pa.DictionaryArray.from_arrays(mapped.indices.take(pa.array(key)), mapped.dictionary)
+
+
+def _join_tokens(columns: list[list[str | None]], split: re.Pattern[str], upper: bool) -> pa.Array:
+    """Per position, the tokens of the values in `columns`, de-duplicated and joined by commas."""
     texts = []
-    for combo in combos:  # one step per distinct combination, not per line
+    for values in zip(*columns, strict=True):
         seen: dict[str, None] = {}
-        for column, index in enumerate(combo):
-            for token in split.split(values[column][index]):
+        for value in values:
+            for token in split.split(value or ""):
                 if token:
                     seen.setdefault(token.upper() if upper else token, None)
         texts.append(",".join(seen))
-    mapped = pc.dictionary_encode(pa.array(texts, pa.string()))
-    return pa.DictionaryArray.from_arrays(mapped.indices.take(pa.array(key)), mapped.dictionary)
+    return pa.array(texts, pa.string())
 
 
 def _combinations(indices: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -589,8 +597,9 @@ def years_between(start: pa.Array, end: pa.Array) -> np.ndarray:
 
 
 def _year_and_day(dates: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(year, month * 32 + day) per line, computed once per distinct date."""
-    days = np.asarray(pc.fill_null(dates.cast(pa.date32()).cast(pa.int32()), 0))
-    codes, distinct = pd.factorize(days)
-    year, month, day = days_to_civil(distinct)
-    return year.astype(np.int32)[codes], (month * 32 + day).astype(np.int16)[codes]
+    """(year, month * 32 + day) per line (0 for a missing date)."""
+    dates = dates.cast(pa.date32())
+    year = np.asarray(pc.fill_null(pc.year(dates), 0), dtype=np.int32)
+    month = np.asarray(pc.fill_null(pc.month(dates), 0), dtype=np.int32)
+    day = np.asarray(pc.fill_null(pc.day(dates), 0), dtype=np.int32)
+    return year, month * 32 + day

@@ -35,7 +35,7 @@ from igrt_edits.normalize import (
     combine_token_columns,
     normalize_extract,
 )
-from igrt_edits.readers import discover, read_extract
+from igrt_edits.readers import ReadPlan, discover, iter_extracts, plan_read
 
 LINE_STATUS = ("checked", "out_of_scope", "rejected")
 
@@ -160,22 +160,49 @@ def should_stream(files: Sequence) -> bool:
     return sum(path.stat().st_size for path in files) > STREAM_ABOVE_BYTES
 
 
-def _lint_in_memory(files, ruleset, context, load, max_reject_rate) -> RunResult:
-    parts: list[Part] = []
-    summaries: list[FileSummary] = []
-    for index, path in enumerate(files):
-        extract = read_extract(
+BATCH_LINES = 1_000_000
+"""Lines read and normalized at a time: bounds the memory raw input takes."""
+
+
+def read_normalized(plans, on_part) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
+    """Read and normalize every file batch by batch, handing each batch's lines to `on_part`.
+
+    Returns the per-file summaries (rows read), the rejects and which files have diagnoses.
+    """
+    summaries, rejected, has_diagnosis = [], [], []
+    for index, plan in enumerate(plans):
+        summary = FileSummary(str(plan.path), plan.format, plan.size_bytes)
+        for extract in iter_extracts(plan, BATCH_LINES):
+            part = normalize_extract(extract, index)
+            summary.rows_read += part.rows_read
+            rejected.append(part.rejects)
+            on_part(part)
+        summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
+        summaries.append(summary)
+        has_diagnosis.append(summary.has_diagnosis)
+    return summaries, rejected, has_diagnosis
+
+
+def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
+    """Read every file's header first, so a bad file stops the run before any work."""
+    return [
+        plan_read(
             path, user_map=load.user_map, delimiter=load.delimiter, passthrough=load.passthrough
         )
-        parts.append(normalize_extract(extract, index))
-        del extract
-        summaries.append(FileSummary.of(path, parts[-1]))
+        for path in files
+    ]
+
+
+def _lint_in_memory(files, ruleset, context, load, max_reject_rate) -> RunResult:
+    lines: list[pa.Table] = []
+    summaries, rejected, has_diagnosis = read_normalized(
+        plan_all(files, load), lambda part: lines.append(part.lines)
+    )
     names = [s.path for s in summaries]
-    has_diagnosis = [p.has_diagnosis for p in parts]
-    rejected = [p.rejects for p in parts]
-    table = pa.concat_tables([p.lines for p in parts], promote_options="permissive")
-    del parts[:]  # the concatenated table now holds the lines
-    checked = check_lines(table.unify_dictionaries(), names, has_diagnosis, ruleset, context)
+    table = pa.concat_tables(lines, promote_options="permissive").unify_dictionaries()
+    del lines[:]  # the concatenated table now holds the lines
+    checked = check_lines(table, names, has_diagnosis, ruleset, context)
+    del table
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
     check_reject_rate(summaries, max_reject_rate)

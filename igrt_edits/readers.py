@@ -28,28 +28,10 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 DELIMITERS = (",", "|", "\t", ";")
 DELIMITER_NAMES = {",": "comma", "|": "pipe", "\t": "tab", ";": "semicolon"}
 
-# Text columns with few distinct values: kept dictionary-encoded so per-value work (code
-# classification, date parsing) runs on the dictionary, not on every line.
-LOW_CARDINALITY = {
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "diagnosis_codes",
-    "claim_type",
-    "place_of_service",
-    "bill_type",
-    "setting",
-    "payer",
-    "line_of_business",
-    "patient_birth_date",
-    "patient_age",
-    "beam_modality",
-    "treatment_indicators",
-    "units",
-    "line_number",
-}
 
-
+# Every contract column is read dictionary-encoded: value-level work (trimming an id, parsing a
+# date, classifying a code) then runs once per distinct value, and ids are hashed only once.
+# Passthrough columns are carried as they are.
 @dataclass
 class Extract:
     """One input file read for linting."""
@@ -172,9 +154,9 @@ def _plan_parquet(path: Path, size: int, user_map, passthrough: bool) -> ReadPla
     wanted = columns.source_columns() + (list(columns.passthrough) if passthrough else [])
     dictionary = [
         name
-        for canonical, name in _renames(columns).items()
-        if canonical.split(".")[0] in LOW_CARDINALITY
-        and pa.types.is_string(schema.field(name).type)
+        for name in columns.source_columns()
+        if pa.types.is_string(schema.field(name).type)
+        or pa.types.is_large_string(schema.field(name).type)
     ]
     return ReadPlan(path, "parquet", columns, wanted, size, dictionary=dictionary)
 
@@ -190,11 +172,9 @@ def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrou
     names = _unique_names(headers)
     columns = match_columns(names, str(path), user_map)
     wanted = columns.source_columns() + (list(columns.passthrough) if passthrough else [])
-    canonical = {v: k.split(".")[0] for k, v in _renames(columns).items()}
+    contract = set(columns.source_columns())
     types = {
-        name: pa.dictionary(pa.int32(), pa.binary())
-        if canonical.get(name) in LOW_CARDINALITY
-        else pa.binary()
+        name: pa.dictionary(pa.int32(), pa.binary()) if name in contract else pa.binary()
         for name in wanted
     }
     return ReadPlan(path, "csv", columns, wanted, size, delimiter, names, types)
@@ -254,6 +234,9 @@ def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
             table = pa.Table.from_batches([batch])
             yield _extract(plan, table, np.arange(start, start + rows, dtype=np.int64), rows)
             start += rows
+        if start == 2:  # a file with no rows is one empty extract
+            empty = parquet.schema_arrow.empty_table().select(plan.wanted)
+            yield _extract(plan, empty, np.zeros(0, np.int64), 0)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{plan.path}: cannot be read ({exc})") from exc
 
@@ -298,7 +281,7 @@ def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
             yield _extract(plan, pa.Table.from_batches([batch]), numbers, read, new)
     except pa.ArrowInvalid as exc:
         raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
-    if reported < len(malformed):  # malformed rows after the last line
+    if reported < len(malformed) or next_row == 2:  # rows after the last line, or no lines
         yield _extract(
             plan,
             pa.Table.from_batches([], reader.schema),

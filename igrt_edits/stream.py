@@ -29,21 +29,20 @@ from igrt_edits.arrow_utils import as_dictionary, single_chunk
 from igrt_edits.context import ContextOptions
 from igrt_edits.engine import FINDING_COLUMNS, RuleSet, empty_findings, findings_table
 from igrt_edits.hashing import fnv1a64
-from igrt_edits.normalize import DIAGNOSIS_SPLIT, Part, combine_token_columns, normalize_extract
+from igrt_edits.normalize import DIAGNOSIS_SPLIT, Part, combine_token_columns
 from igrt_edits.pipeline import (
     Checked,
-    FileSummary,
     LoadOptions,
     RunResult,
     account,
     check_lines,
     check_reject_rate,
+    plan_all,
+    read_normalized,
     rules_skipped,
     sort_rejects,
 )
-from igrt_edits.readers import iter_extracts, plan_read
 
-BATCH_LINES = 500_000
 PARTITION_LINES = 1_500_000
 """Lines per partition the run aims for; a partition is checked in memory."""
 
@@ -87,28 +86,16 @@ def lint_streamed(
     max_reject_rate: float | None,
     *,
     partitions: int | None = None,
-    batch_lines: int = BATCH_LINES,
     temp_dir: str | None = None,
 ) -> RunResult:
     """Lint `files` partition by partition; same result as an in-memory run."""
-    plans = [plan_read(path, user_map=load.user_map, delimiter=load.delimiter) for path in files]
-    count = partitions or max(
-        1, math.ceil(sum(_estimate_lines(p) for p in plans) / PARTITION_LINES)
-    )
+    plans = plan_all(files, LoadOptions(user_map=load.user_map, delimiter=load.delimiter))
+    lines = sum(_estimate_lines(p) for p in plans)
+    count = partitions or max(1, math.ceil(lines / PARTITION_LINES))
     work = Path(tempfile.mkdtemp(prefix="igrt-edits-", dir=temp_dir))
     try:
         spill = Spill(work, count)
-        summaries, rejected, has_diagnosis = [], [], []
-        for index, plan in enumerate(plans):
-            summary = FileSummary(str(plan.path), plan.format, plan.size_bytes)
-            for extract in iter_extracts(plan, batch_lines):
-                part = normalize_extract(extract, index)
-                summary.rows_read += part.rows_read
-                rejected.append(part.rejects)
-                spill.add(part)
-            summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
-            summaries.append(summary)
-            has_diagnosis.append(summary.has_diagnosis)
+        summaries, rejected, has_diagnosis = read_normalized(plans, spill.add)
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]

@@ -12,6 +12,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
+from igrt_edits import pipeline
 from igrt_edits.config import Config
 from igrt_edits.generate import generate_claims
 from igrt_edits.hashing import fnv1a64
@@ -71,16 +72,15 @@ def inputs(tmp_path_factory):
     return root
 
 
-def test_streaming_equals_in_memory(inputs, catalog):
+def test_streaming_equals_in_memory(inputs, catalog, monkeypatch):
     config = Config()
     ruleset = build_ruleset(catalog, config)
     context = context_options(config)
     paths = [str(inputs / n) for n in ("a.parquet", "b.csv", "c.csv")]
     in_memory = lint(paths, ruleset, context, stream=False)
     files, _ = discover(paths)
-    streamed = lint_streamed(
-        files, ruleset, context, LoadOptions(), None, partitions=PARTITIONS, batch_lines=2_500
-    )
+    monkeypatch.setattr(pipeline, "BATCH_LINES", 2_500)  # several batches per file
+    streamed = lint_streamed(files, ruleset, context, LoadOptions(), None, partitions=PARTITIONS)
     _same(in_memory, streamed)
     reasons = {r["reason"].split(" (")[0] for r in streamed.rejects.to_pylist()}
     assert "claim_id appears under more than one patient_id" in reasons
