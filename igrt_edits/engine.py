@@ -19,7 +19,7 @@ from igrt_edits.catalog import Catalog, Rule
 from igrt_edits.grouping import join_per_group
 from igrt_edits.hashing import fnv1a64, to_hex
 from igrt_edits.kinds import RunOptions
-from igrt_edits.lines import Factor, Hits, Lines
+from igrt_edits.lines import Hits, Lines
 
 FINDING_COLUMNS = (
     "claim_id",
@@ -128,7 +128,8 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
     related_claims = lines.claim_id.text(related_rows)
     refs = related_claims + ":" + lines.line_text(related_rows)
     sort_by = [related_claims, lines.line_number[related_rows]]
-    related_text = join_per_group(hit_of, refs, len(rows), sort_by=sort_by, limit=RELATED_LIMIT)
+    numbers = np.arange(len(rows))
+    related_text = join_per_group(hit_of, refs, numbers, sort_by=sort_by, limit=RELATED_LIMIT)
     claim, line, code, date = (
         lines.claim_id.text(rows),
         lines.line_text(rows),
@@ -149,7 +150,7 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
         "units": np.char.mod("%g", lines.units[rows]).astype(object),
         "related": related_text,
         "with_related": np.where(related_text != "", " (with " + related_text + ")", ""),
-        "related_codes": join_per_group(hit_of, lines.code.text(related_rows), len(rows)),
+        "related_codes": join_per_group(hit_of, lines.code.text(related_rows), numbers),
     }
     fields.update({k: np.asarray(v, dtype=object)[order] for k, v in hits.fields.items()})
     template = None if hits.template is None else np.asarray(hits.template, dtype=object)[order]
@@ -168,7 +169,7 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
             "related_lines": _related_lists(hit_of, refs, sort_by, len(rows)),
             "policy_ref": rule.policy_ref,
             "carc": rule.carc,
-            "source_file": Factor.of(lines.frame["source_file"]).text(rows),
+            "source_file": lines.source_file.text(rows),
             "source_row": lines.frame["source_row"].to_numpy(dtype=np.int64)[rows],
             "fingerprint": fingerprints(rule.id, claim, line, code, date),
         }

@@ -11,26 +11,26 @@ import pyarrow.compute as pc
 def join_per_group(
     group: np.ndarray,
     values: np.ndarray,
-    groups: int,
+    query: np.ndarray,
     *,
     sort_by: list[np.ndarray] | None = None,
     separator: str = ", ",
     limit: int | None = None,
 ) -> np.ndarray:
-    """Join `values` per group number (0..groups-1) into one string each ('' for empty groups).
+    """For each group key in `query`, the distinct `values` of that group joined ('' if none).
 
-    Values are de-duplicated within a group and ordered by `sort_by` (default: the values).
-    With `limit`, at most that many are listed, followed by "and N more".
+    Values are ordered by `sort_by` (default: the values themselves). With `limit`, at most that
+    many are listed, followed by "and N more". Group keys may be any integers.
     """
     sort_keys = sort_by or [values]
     columns = {"g": np.asarray(group, dtype=np.int64), "v": values}
     columns.update({f"s{i}": key for i, key in enumerate(sort_keys)})
     frame = pd.DataFrame(columns).drop_duplicates(subset=["g", "v"])
     frame = frame.sort_values(["g", *[f"s{i}" for i in range(len(sort_keys))]], kind="stable")
-    counts = np.bincount(frame["g"].to_numpy(), minlength=groups)
+    keys, starts, counts = np.unique(frame["g"].to_numpy(), return_index=True, return_counts=True)
     shown = counts if limit is None else np.minimum(counts, limit)
     if limit is not None:
-        rank = np.arange(len(frame)) - np.repeat(np.cumsum(counts) - counts, counts)
+        rank = np.arange(len(frame)) - np.repeat(starts, counts)
         frame = frame[rank < limit]
     offsets = np.concatenate([[0], np.cumsum(shown)]).astype(np.int32)
     lists = pa.ListArray.from_arrays(
@@ -41,12 +41,32 @@ def join_per_group(
         more = counts - shown
         extra = more > 0
         joined[extra] = joined[extra] + np.char.mod(" and %d more", more[extra]).astype(object)
-    return joined
+    query = np.asarray(query, dtype=np.int64)
+    at = np.searchsorted(keys, query)
+    found = at < len(keys)
+    found[found] = keys[at[found]] == query[found]
+    out = np.full(len(query), "", dtype=object)
+    out[found] = joined[at[found]]
+    return out
 
 
-def list_per_group(group: np.ndarray, values: np.ndarray, groups: int) -> pa.ListArray:
-    """Values (in the given order) gathered into one list per group number."""
-    order = np.argsort(group, kind="stable")
-    counts = np.bincount(np.asarray(group, dtype=np.int64), minlength=groups)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[order], pa.string()))
+def block_key(group: np.ndarray, value: np.ndarray, limit: int) -> np.ndarray | None:
+    """Integer ids of (group, value) pairs without hashing, or None when they would be sparse.
+
+    Each group gets a block of ids from its smallest to its largest value (a patient's first
+    to last day of service, a claim's first to last line number). When the blocks together
+    exceed `limit` ids, None tells the caller to hash the pairs instead.
+    """
+    if not len(group):
+        return np.zeros(0, dtype=np.int64)
+    group = group.astype(np.int64, copy=False)
+    value = value.astype(np.int64, copy=False)
+    first = np.full(int(group.max()) + 1, np.iinfo(np.int64).max)
+    last = np.full(len(first), np.iinfo(np.int64).min)
+    np.minimum.at(first, group, value)
+    np.maximum.at(last, group, value)
+    span = np.where(last >= first, last - first + 1, 0)
+    if span.sum() > limit:
+        return None
+    start = np.cumsum(span) - span
+    return start[group] + (value - first[group])

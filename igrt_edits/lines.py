@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.arrow_utils import single_chunk
+from igrt_edits.grouping import block_key
 
 if TYPE_CHECKING:
     from igrt_edits.catalog import LineClass
@@ -62,7 +63,8 @@ class Factor:
         dtype = series.dtype
         if isinstance(dtype, pd.ArrowDtype) and pa.types.is_dictionary(dtype.pyarrow_dtype):
             arrow = single_chunk(pa.chunked_array(series.array.__arrow_array__()))
-            ids = np.asarray(pc.fill_null(arrow.indices, -1), dtype=np.int64)
+            indices = arrow.indices
+            ids = np.asarray(pc.fill_null(indices, -1) if indices.null_count else indices)
             return Factor(ids, arrow.dictionary.cast(pa.string()))
         if isinstance(dtype, pd.CategoricalDtype):
             categories = pa.array(series.cat.categories.to_numpy(dtype=object), pa.string())
@@ -153,6 +155,10 @@ class Lines:
     def tags(self) -> Factor:
         """Comma-separated treatment_indicators tags of each line."""
         return self._factor("treatment_indicators")
+
+    @cached_property
+    def source_file(self) -> Factor:
+        return self._factor("source_file")
 
     @cached_property
     def claim_id(self) -> Factor:
@@ -265,11 +271,15 @@ class Lines:
 
 
 def patient_day_key(patient: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Dense ids of (patient id, day number) pairs."""
-    if not len(patient):
-        return np.zeros(0, dtype=np.int64)
-    span = int(day.max() - day.min()) + 1
-    combined = patient.astype(np.int64) * span + (day - day.min())
+    """Integer ids of (patient id, day number) pairs, below about four times the line count.
+
+    A patient's lines usually span weeks, not years, so blocks of days per patient need no
+    hashing; lines spread thinly over long periods are factorized instead.
+    """
+    key = block_key(patient, day, limit=4 * len(patient) + (1 << 20))
+    if key is not None:
+        return key
+    combined = patient.astype(np.int64) * (int(day.max() - day.min()) + 1) + (day - day.min())
     return pd.factorize(combined)[0].astype(np.int64)
 
 
@@ -290,11 +300,3 @@ class Hits:
     def empty() -> Hits:
         none = np.zeros(0, dtype=np.int64)
         return Hits(rows=none, fields={}, related=(none, none))
-
-
-def pairs_for(
-    rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the pairs whose flagged line is in `rows`."""
-    keep = np.isin(pairs[0], rows)
-    return pairs[0][keep], pairs[1][keep]

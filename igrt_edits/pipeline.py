@@ -27,6 +27,7 @@ from igrt_edits.context import (
 )
 from igrt_edits.engine import RuleSet, find_issues
 from igrt_edits.errors import RejectRateError
+from igrt_edits.grouping import block_key
 from igrt_edits.lines import ENGINE_COLUMNS, patient_day_key
 from igrt_edits.normalize import (
     DIAGNOSIS_SPLIT,
@@ -310,8 +311,7 @@ def reject_conflicts(
     if mixed_claims is not None:
         mixed_claim |= mixed_claims
     mixed = mixed_claim[claim]
-    key = claim * (int(line.max()) + 1 if len(line) else 1) + line
-    repeated = pd.Series(key).duplicated(keep=False).to_numpy() & ~mixed
+    repeated = repeated_lines(claim, line) & ~mixed
     bad = mixed | repeated
     rows = np.flatnonzero(bad)
     reason = np.where(
@@ -333,6 +333,24 @@ def reject_conflicts(
         schema=REJECT_SCHEMA,
     )
     return bad, rejects
+
+
+def repeated_lines(claim: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Lines whose (claim, line number) pair occurs more than once, every copy marked."""
+    count = len(claim)
+    key = block_key(claim, line, limit=4 * count + (1 << 20))
+    if key is None:  # line numbers spread too thinly to index: hash the pairs
+        pairs = claim.astype(np.int64) * (int(line.max()) + 1) + line
+        return pd.Series(pairs).duplicated(keep=False).to_numpy()
+    size = int(key.max()) + 1 if count else 0
+    # Scatter each line's position to its key: where lines share a key only one position
+    # stays, so a line that does not find itself there is a repeat, and so is its key.
+    position = np.arange(count, dtype=np.int64)
+    kept = np.empty(size, dtype=np.int64)
+    kept[key] = position
+    shared = np.zeros(size, dtype=bool)
+    shared[key[kept[key] != position]] = True
+    return shared[key]
 
 
 def _codes(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
@@ -405,9 +423,7 @@ def engine_frame(
         ]
         & checked
     )
-    days = np.asarray(single_chunk(table.column("service_date")).cast(pa.int32()), np.int64)
-    day_key = patient_day_key(keys.patient, days) if len(days) else days
-    keep = relevant | (_context_carriers(table, keys.claim, day_key, relevant) & checked)
+    keep = relevant | (_context_carriers(table, keys, relevant) & checked)
     needed = [
         n for n in table.column_names if n in ENGINE_COLUMNS or n.startswith("diagnosis_codes.")
     ]
@@ -434,32 +450,37 @@ def engine_frame(
         ),
         "source_row": subset.column("_row"),
         "_claim_key": pa.array(keys.claim[keep]),
-        "_day_key": pa.array(day_key[keep]),
+        "_day_key": pa.array(patient_day_key(keys.patient[keep], _days(subset))),
     }
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key"]
     return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _context_carriers(
-    checked: pa.Table, claim: np.ndarray, day: np.ndarray, relevant: np.ndarray
-) -> np.ndarray:
+def _days(table: pa.Table) -> np.ndarray:
+    return np.asarray(single_chunk(table.column("service_date")).cast(pa.int32()), np.int64)
+
+
+def _context_carriers(table: pa.Table, keys: Keys, relevant: np.ndarray) -> np.ndarray:
     """Lines with diagnoses in a claim, or tags on a patient-day, that has a relevant line."""
     carriers = np.zeros(len(relevant), dtype=bool)
     if not relevant.any():
         return carriers
-    dx_columns = [n for n in checked.column_names if n.startswith("diagnosis_codes.")]
+    dx_columns = [n for n in table.column_names if n.startswith("diagnosis_codes.")]
     has_dx = np.zeros(len(relevant), dtype=bool)
     for name in dx_columns:
-        has_dx |= np.asarray(single_chunk(checked.column(name)).is_valid())
+        has_dx |= np.asarray(single_chunk(table.column(name)).is_valid())
     if has_dx.any():
-        in_claim = np.zeros(claim.max() + 1, dtype=bool)
-        in_claim[claim[relevant]] = True
-        carriers |= has_dx & in_claim[claim]
-    tags = np.asarray(single_chunk(checked.column("treatment_indicators")).is_valid())
+        in_claim = np.zeros(len(keys.claims), dtype=bool)
+        in_claim[keys.claim[relevant]] = True
+        carriers |= has_dx & in_claim[keys.claim]
+    tags = np.asarray(single_chunk(table.column("treatment_indicators")).is_valid())
     if tags.any():
+        near = np.flatnonzero(relevant | tags)  # only these lines need a patient-day key
+        dates = single_chunk(table.column("service_date")).take(pa.array(near))
+        day = patient_day_key(keys.patient[near], np.asarray(dates.cast(pa.int32()), np.int64))
         on_day = np.zeros(day.max() + 1, dtype=bool)
-        on_day[day[relevant]] = True
-        carriers |= tags & on_day[day]
+        on_day[day[relevant[near]]] = True
+        carriers[near] |= tags[near] & on_day[day]
     return carriers
 
 

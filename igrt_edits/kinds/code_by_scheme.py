@@ -66,16 +66,17 @@ class CodeByScheme(Kind):
         in_window = self.window.contains(lines.days)
         if self.settings is not None:
             in_window &= lines.setting.isin(self.settings)
-        flagged = np.zeros(lines.n, dtype=bool)
-        hint = np.full(lines.n, "", dtype=object)
+        found, hints = [], []
         for entry in self.schemes:
             mask = in_window & lines.scheme.isin({entry.scheme}) & lines.member(entry.line_class)
-            flagged |= mask
+            rows = np.flatnonzero(mask)
             per_code = np.array([entry.use_instead.get(c, "") for c in lines.code.values], object)
-            hint[mask] = lines.code.lookup(per_code, "")[mask]
-        rows = np.flatnonzero(flagged)
+            found.append(rows)
+            hints.append(np.append(per_code, "")[lines.code.ids[rows]])
+        rows, hint = np.concatenate(found), np.concatenate(hints)
+        order = np.argsort(rows, kind="stable")
         none = np.zeros(0, dtype=np.int64)
-        return Hits(rows, {"use_instead": hint[rows]}, (none, none))
+        return Hits(rows[order], {"use_instead": hint[order]}, (none, none))
 
     def describe(self) -> list[str]:
         out = []

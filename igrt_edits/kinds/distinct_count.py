@@ -43,16 +43,16 @@ class DistinctCount(Kind):
             return Hits.empty()
         rows = np.flatnonzero(mask)
         day, code = lines.day[rows], lines.code.ids[rows]
-        pairs = pd.unique(day * (len(lines.code.values) + 1) + code + 1)
-        days = int(lines.day.max()) + 1
-        counts = np.bincount(pairs // (len(lines.code.values) + 1), minlength=days)
+        width = len(lines.code.values) + 1
+        pairs = pd.unique(day * width + code + 1)  # distinct (day, code)
+        counts = np.bincount(pairs // width, minlength=int(lines.day.max()) + 1)
         flagged = rows[counts[day] >= self.min_distinct]
         flag_mask = np.zeros(lines.n, dtype=bool)
         flag_mask[flagged] = True
-        listed = join_per_group(lines.day[flagged], lines.code.text(flagged), days)
+        days = lines.day[flagged]
         return Hits(
             rows=flagged,
-            fields={"distinct_codes": listed[lines.day[flagged]]},
+            fields={"distinct_codes": join_per_group(days, lines.code.text(flagged), days)},
             related=lines.pairs_in_scope("patient_day", flag_mask, flag_mask),
         )
 

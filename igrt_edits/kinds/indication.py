@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from igrt_edits.catalog import CatalogData, IndicationTable, LineClass
 from igrt_edits.grouping import join_per_group
@@ -116,8 +117,11 @@ def _claim_letters(lines: Lines, rows: np.ndarray, table: IndicationTable) -> np
     code_bits = dict(zip(distinct, table.letter_bits(distinct), strict=True))
     value_bits = np.array([_or(code_bits[c] for c in codes) for codes in value_codes], np.int64)
     carriers = _carriers(lines.claim, rows, claims) & (factor.ids >= 0)
+    width = len(factor.values) + 1
+    # A claim's lines usually repeat one diagnosis value: OR each distinct pair once.
+    pairs = pd.unique(lines.claim[carriers] * width + factor.ids[carriers])
     bits = np.zeros(claims, dtype=np.int64)
-    np.bitwise_or.at(bits, lines.claim[carriers], value_bits[factor.ids[carriers]])
+    np.bitwise_or.at(bits, pairs // width, value_bits[pairs % width])
     return bits
 
 
@@ -141,8 +145,7 @@ def _claim_diagnoses(lines: Lines, rows: np.ndarray) -> np.ndarray:
     repeat = counts[values]
     offsets = np.repeat(starts[values] - np.cumsum(repeat) + repeat, repeat)
     codes = flat[offsets + np.arange(int(repeat.sum()))] if len(flat) else flat
-    listed = join_per_group(np.repeat(lines.claim[carriers], repeat), codes, claims)
-    return listed[lines.claim[rows]]
+    return join_per_group(np.repeat(lines.claim[carriers], repeat), codes, lines.claim[rows])
 
 
 def _or(values) -> int:
