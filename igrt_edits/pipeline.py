@@ -48,6 +48,8 @@ class LoadOptions:
     user_map: dict[str, str | list[str]] = field(default_factory=dict)
     delimiter: str | None = None
     passthrough: bool = False
+    keep_lines: bool = False
+    """Keep every line in the result (for outputs that echo input lines); costs memory."""
 
 
 @dataclass
@@ -202,7 +204,7 @@ def _lint_in_memory(files, ruleset, context, load, max_reject_rate) -> RunResult
     names = [s.path for s in summaries]
     table = pa.concat_tables(lines, promote_options="permissive").unify_dictionaries()
     del lines[:]  # the concatenated table now holds the lines
-    checked = check_lines(table, names, has_diagnosis, ruleset, context)
+    checked = check_lines(table, names, has_diagnosis, ruleset, context, keep_lines=load.keep_lines)
     del table
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
@@ -214,9 +216,9 @@ def _lint_in_memory(files, ruleset, context, load, max_reject_rate) -> RunResult
 class Checked:
     """What checking one set of normalized lines produced: a whole run, or one partition."""
 
-    findings: pd.DataFrame
+    findings: pd.DataFrame | None
     conflicts: pa.Table
-    lines: pa.Table
+    lines: pa.Table | None
     checked: np.ndarray
     """Checked lines per input file."""
     out_of_scope: np.ndarray
@@ -251,11 +253,13 @@ def check_lines(
     ruleset: RuleSet,
     context: ContextOptions,
     mixed_claims: np.ndarray | None = None,
+    keep_lines: bool = True,
 ) -> Checked:
     """Check normalized lines that hold whole patients: conflicts, context, scope, rules.
 
     `mixed_claims` marks, per distinct claim id of `table`, claims known (from elsewhere in a
-    streamed run) to appear under another patient too.
+    streamed run) to appear under another patient too. Without `keep_lines` the lines are
+    let go before the rules run, which lowers peak memory.
     """
     keys = Keys.of(table)
     conflict, conflicts = reject_conflicts(table, keys, file_names, mixed_claims)
@@ -265,33 +269,35 @@ def check_lines(
     table = table.append_column("_status", _codes(("", *LINE_STATUS), status + 1))
     file_index = np.asarray(single_chunk(table.column("_file")))
     files = len(file_names)
-    findings = find_issues(engine_frame(table, keys, checked, ruleset, file_names), ruleset)
-    return Checked(
-        findings=findings,
+    counted = Checked(
+        findings=None,
         conflicts=conflicts,
-        lines=table,
+        lines=table if keep_lines else None,
         checked=np.bincount(file_index[checked], minlength=files),
         out_of_scope=np.bincount(file_index[~checked & ~conflict], minlength=files),
         settings=_counts(table.column("setting").filter(pa.array(checked))),
         schemes=_counts(table.column("scheme").filter(pa.array(checked))),
         patients=_distinct(keys.patient[checked]),
         claims=_distinct(keys.claim[checked]),
-        charges_flagged=_flagged_charges(table, findings, file_names),
+        charges_flagged=0.0,
     )
+    frame = engine_frame(table, keys, checked, ruleset, file_names)
+    del table, keys, file_index  # the rules need only the engine's frame
+    counted.findings = find_issues(frame, ruleset)
+    counted.charges_flagged = _flagged_charges(frame, counted.findings)
+    return counted
 
 
-def _flagged_charges(table: pa.Table, findings: pd.DataFrame, file_names: list[str]) -> float:
-    """Sum of charge_amount over distinct flagged lines (NaN charges count as 0)."""
+def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:
+    """Sum of charge_amount over distinct flagged lines (missing charges count as 0)."""
     if not len(findings):
         return 0.0
-    index = {name: i for i, name in enumerate(file_names)}
     flagged = findings[["source_file", "source_row"]].drop_duplicates()
-    file_of = flagged["source_file"].map(index).to_numpy(np.int64)
-    keys = file_of * (1 << 40) + flagged["source_row"].to_numpy(np.int64)
-    line_file = np.asarray(single_chunk(table.column("_file")), dtype=np.int64)
-    line_keys = line_file * (1 << 40) + np.asarray(single_chunk(table.column("_row")))
-    charges = np.asarray(single_chunk(table.column("charge_amount")), dtype=float)
-    return float(np.nansum(charges[np.isin(line_keys, keys)]))
+    lines = frame[["source_file", "source_row", "charge_amount"]].astype(
+        {"source_file": object, "source_row": np.int64, "charge_amount": float}
+    )
+    charges = lines.merge(flagged.astype({"source_file": object, "source_row": np.int64}))
+    return float(np.nansum(charges["charge_amount"].to_numpy(dtype=float)))
 
 
 def sort_rejects(rejects: pa.Table) -> pa.Table:
@@ -425,7 +431,9 @@ def engine_frame(
     )
     keep = relevant | (_context_carriers(table, keys, relevant) & checked)
     needed = [
-        n for n in table.column_names if n in ENGINE_COLUMNS or n.startswith("diagnosis_codes.")
+        n
+        for n in table.column_names
+        if n in ENGINE_COLUMNS or n == "charge_amount" or n.startswith("diagnosis_codes.")
     ]
     subset = table.select([*needed, "_file", "_row"])
     subset = subset.filter(pa.array(keep)) if not keep.all() else subset
@@ -452,7 +460,8 @@ def engine_frame(
         "_claim_key": pa.array(keys.claim[keep]),
         "_day_key": pa.array(patient_day_key(keys.patient[keep], _days(subset))),
     }
-    ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key"]
+    columns["charge_amount"] = subset.column("charge_amount")
+    ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]
     return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)
 
 

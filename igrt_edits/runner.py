@@ -46,6 +46,7 @@ def run_check(
     config: Config,
     catalog: Catalog | None = None,
     stream: bool | None = None,
+    keep_lines: bool = False,
 ) -> tuple[Catalog, RuleSet, RunResult]:
     """Lint `paths` as configured; returns the catalog and rule set used with the result.
 
@@ -57,7 +58,7 @@ def run_check(
         paths,
         ruleset,
         context_options(config),
-        LoadOptions(user_map=config.columns, delimiter=config.delimiter),
+        LoadOptions(user_map=config.columns, delimiter=config.delimiter, keep_lines=keep_lines),
         config.max_reject_rate,
         stream=stream,
     )

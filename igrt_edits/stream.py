@@ -102,8 +102,9 @@ def lint_streamed(
         merged = Merged(len(names))
         for table in spill.partitions():
             claims = as_dictionary(single_chunk(table.column("claim_id"))).dictionary
+            mixed_here = _is_mixed(claims, mixed)
             checked = check_lines(
-                table, names, has_diagnosis, ruleset, context, _is_mixed(claims, mixed)
+                table, names, has_diagnosis, ruleset, context, mixed_here, keep_lines=False
             )
             merged.add(checked)
         rejects = sort_rejects(pa.concat_tables([*rejected, *merged.conflicts]))

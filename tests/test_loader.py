@@ -29,7 +29,7 @@ def write(tmp_path: Path, text: str, name: str = "claims.csv", encoding: str = "
 
 
 def run(paths, **config):
-    _, _, result = run_check([str(p) for p in paths], Config(**config))
+    _, _, result = run_check([str(p) for p in paths], Config(**config), keep_lines=True)
     return result
 
 
