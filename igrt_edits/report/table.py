@@ -1,4 +1,9 @@
-"""The analyst's terminal view: findings grouped by claim, then a run summary."""
+"""The analyst's terminal view: findings grouped by claim and line, then a run summary.
+
+Laid out to read at 80 columns: a header per claim, a header per flagged line, and under it
+each finding's severity, rule and message, wrapped and indented, with the related lines.
+Colour only on a terminal, and never with NO_COLOR.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+RELATED_SHOWN = 8
+STALE_SHOWN = 10
 
 
 def make_console(out: IO[str], *, color: bool | None = None, width: int | None = None) -> Console:
@@ -21,65 +28,150 @@ def make_console(out: IO[str], *, color: bool | None = None, width: int | None =
         width=width,
         highlight=False,
         soft_wrap=False,
+        emoji=False,
     )
+
+
+def _print_indented(console: Console, text: Text, indent: int) -> None:
+    """Print `text` wrapped to the console width with every line indented (no trailing pad)."""
+    for line in text.wrap(console, max(console.width - indent, 20)):
+        line.rstrip()
+        console.print(Text(" " * indent) + line)
 
 
 def render_table(console: Console, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
-    for claim_id, group in findings.groupby("claim_id", sort=False):
-        first = group.iloc[0]
-        console.print(
-            Text.assemble(
-                ("Claim ", "bold"),
-                (str(claim_id), "bold"),
-                f"  patient {first['patient_id']}  {first['source_file']}",
-                f"  ({len(group)} finding{'s' if len(group) != 1 else ''})",
-            )
-        )
-        table = Table(box=None, show_header=False, pad_edge=False, expand=False, padding=(0, 1))
-        table.add_column("line", justify="right", no_wrap=True)
-        table.add_column("date", no_wrap=True)
-        table.add_column("code", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("message", overflow="fold", ratio=1)
-        for row in group.to_dict("records"):
-            modifiers = row["modifiers"].replace(",", "-")
-            code = row["procedure_code"] + (f"-{modifiers}" if modifiers else "")
-            rule = Text(row["rule_id"], style=SEVERITY_STYLE.get(row["severity"], ""))
-            message = Text(row["message"])
-            table.add_row(str(row["line_number"]), row["service_date"], code, rule, message)
-        console.print(table)
+    """Findings (sorted by claim, line, rule) grouped by claim, then the summary."""
+    if findings.empty:
+        console.print(Text("No findings.", style="bold green"))
         console.print()
+    for claim_id, claim in findings.groupby("claim_id", sort=False):
+        _render_claim(console, str(claim_id), claim)
     render_summary(console, findings, summary)
 
 
+def _render_claim(console: Console, claim_id: str, claim: pd.DataFrame) -> None:
+    files = claim["source_file"].unique()
+    header = Text.assemble(
+        ("Claim ", "bold"), (claim_id, "bold"), f"  patient {claim['patient_id'].iloc[0]}"
+    )
+    if len(files) == 1:
+        header.append(f"  {files[0]}", style="dim")
+    console.print(header)
+    for _, line in claim.groupby(["line_number", "source_file", "source_row"], sort=False):
+        first = line.iloc[0]
+        code = first["procedure_code"] + "".join(
+            f"-{m}" for m in str(first["modifiers"]).split(",") if m
+        )
+        where = f"row {first['source_row']}"
+        if len(files) > 1:
+            where = f"{first['source_file']} {where}"
+        title = Text.assemble(
+            (f"line {first['line_number']}", "bold"),
+            f"  {first['service_date']}  {code}  ",
+            (f"({where})", "dim"),
+        )
+        _print_indented(console, title, 2)
+        for row in line.itertuples(index=False):
+            _render_finding(console, row)
+    console.print()
+
+
+def _render_finding(console: Console, finding: Any) -> None:
+    style = SEVERITY_STYLE.get(finding.severity, "")
+    title = Text.assemble(
+        (f"{finding.severity:<7}", style),
+        " ",
+        (finding.rule_id, style),
+        " ",
+        (finding.rule_name, "dim"),
+    )
+    _print_indented(console, title, 4)
+    _print_indented(console, Text(finding.message), 6)
+    related = list(finding.related_lines)
+    if related:
+        shown = ", ".join(related[:RELATED_SHOWN])
+        more = len(related) - RELATED_SHOWN
+        if more > 0:
+            shown += f" and {more} more"
+        _print_indented(console, Text(f"related: {shown}", style="dim"), 6)
+
+
 def render_summary(console: Console, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
-    by_rule = findings.groupby(["rule_id", "rule_name", "severity"]).size() if len(findings) else []
+    """Counts by rule and severity, row accounting, charges, what was skipped, baseline."""
     if len(findings):
-        table = Table(title="Findings by rule", title_justify="left", box=None, padding=(0, 1))
-        table.add_column("rule")
-        table.add_column("name")
-        table.add_column("severity")
-        table.add_column("count", justify="right")
-        for (rule_id, name, severity), count in by_rule.items():
-            table.add_row(rule_id, name, Text(severity, style=SEVERITY_STYLE[severity]), str(count))
-        console.print(table)
+        console.print(Text("Findings by rule", style="bold"))
+        console.print(_by_rule(findings))
         console.print()
     sev = summary["findings_by_severity"]
     console.print(
-        f"{summary['findings']} findings ({sev['error']} errors, {sev['warning']} warnings,"
-        f" {sev['info']} info) on {summary['lines_flagged']} lines;"
-        f" charges on flagged lines {summary['charges_flagged']:,.2f}"
+        Text.assemble(
+            (f"{summary['findings']} findings", "bold"),
+            ": ",
+            (f"{sev['error']} errors", SEVERITY_STYLE["error"] if sev["error"] else ""),
+            ", ",
+            (f"{sev['warning']} warnings", SEVERITY_STYLE["warning"] if sev["warning"] else ""),
+            f", {sev['info']} info, on {summary['lines_flagged']} lines",
+        )
     )
     console.print(
-        f"Rows: {summary['rows_read']} read, {summary['rows_checked']} checked,"
-        f" {summary['rows_rejected']} rejected, {summary['rows_out_of_scope']} out of scope"
-        f" (under the adult age); {summary['claims_checked']} claims,"
-        f" {summary['patients_checked']} patients checked"
+        Text(
+            f"Rows: {summary['rows_read']:,} read, {summary['rows_checked']:,} checked,"
+            f" {summary['rows_rejected']:,} rejected, {summary['rows_out_of_scope']:,} out of"
+            " scope (under the adult age)"
+        )
     )
+    console.print(
+        Text(
+            f"Checked {summary['claims_checked']:,} claims of"
+            f" {summary['patients_checked']:,} patients"
+        )
+    )
+    console.print(Text(f"Charges on flagged lines: {summary['charges_flagged']:,.2f}"))
     if summary["lines_setting_unknown"]:
         console.print(
-            f"{summary['lines_setting_unknown']} checked lines have no known setting"
-            " (IGRT002/IGRT003 skipped for them)"
+            Text(
+                f"{summary['lines_setting_unknown']:,} checked lines have no known setting"
+                " (IGRT002 and IGRT003 not applied to them)"
+            )
         )
     for rule_id, why in summary["rules_skipped"].items():
-        console.print(f"{rule_id} not applied: {why}")
+        console.print(Text(f"{rule_id} not applied: {why}"))
+    if "baseline" in summary:
+        _render_baseline(console, summary["baseline"])
+
+
+def _by_rule(findings: pd.DataFrame) -> Table:
+    counts = findings.groupby(["rule_id", "rule_name", "severity"], sort=True).size()
+    table = Table(box=None, padding=(0, 1), show_header=False, pad_edge=False)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("severity", no_wrap=True)
+    table.add_column("count", justify="right", no_wrap=True)
+    for (rule_id, name, severity), count in counts.items():
+        style = SEVERITY_STYLE.get(severity, "")
+        table.add_row(
+            Text(f"  {rule_id}"), Text(name), Text(severity, style=style), Text(f"{count:,}")
+        )
+    return table
+
+
+def _render_baseline(console: Console, baseline: dict[str, Any]) -> None:
+    console.print(
+        Text(
+            f"Baseline {baseline['path']}: {baseline['matched']:,} of {baseline['entries']:,}"
+            f" accepted findings still occur (not shown); {baseline['new_findings']:,} new"
+        )
+    )
+    stale = baseline["stale_entries"]
+    if stale:
+        console.print(
+            Text(
+                f"{len(stale):,} baseline entries no longer occur (stale; rewrite the baseline"
+                " with --write-baseline to drop them):",
+                style="yellow",
+            )
+        )
+        for entry in stale[:STALE_SHOWN]:
+            _print_indented(console, Text(entry), 2)
+        if len(stale) > STALE_SHOWN:
+            _print_indented(console, Text(f"and {len(stale) - STALE_SHOWN:,} more"), 2)

@@ -1,0 +1,206 @@
+"""The annotated extract: every input line, in input order, with what the run said about it.
+
+`status` is `checked`, `out_of_scope` (a member under the adult age) or `rejected`. Checked
+lines carry the rules that flagged them (`rule_ids`), their highest severity and the number
+of findings. Rejected rows carry where they are, the claim and line as read, and why they
+were rejected; their other fields are empty (the source file holds the raw values at that
+row). Lines hold normalized values under the contract's column names, then the extract's own
+extra columns untouched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.engine import SEVERITY_RANK
+from igrt_edits.pipeline import RunResult
+from igrt_edits.report.redact import Redactor
+from igrt_edits.report.summary import finding_line_keys, line_keys
+
+STATUSES = ("checked", "out_of_scope", "rejected")
+LINE_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "patient_id",
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "units",
+    "diagnosis_codes",
+    "claim_type",
+    "bill_type",
+    "place_of_service",
+    "setting",
+    "scheme",
+    "component",
+    "payer",
+    "line_of_business",
+    "beam_modality",
+    "treatment_indicators",
+    "age",
+    "provider_id",
+    "charge_amount",
+)
+INTERNAL = {"_file", "_row", "_in_scope", "diagnosis_known"}
+SEVERITY_NAMES = np.array(sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__), dtype=object)
+
+
+def annotated_table(
+    result: RunResult,
+    findings: pd.DataFrame,
+    redactor: Redactor | None = None,
+) -> pa.Table:
+    """Every input line with its status and findings, sorted by file and row.
+
+    With a redactor, patient ids become tokens and the extract's extra columns are left out
+    (they may hold names or other identifiers the contract does not know about).
+    """
+    names = [f.path for f in result.files]
+    parts = [_lines(result.lines, "checked", names)]
+    if result.out_of_scope is not None:
+        parts.append(_lines(result.out_of_scope, "out_of_scope", names))
+    parts.append(_rejected(result.rejects, names))
+    table = _concat(parts)
+    order = pc.sort_indices(table, [("_file", "ascending"), ("source_row", "ascending")])
+    table = table.take(order)
+    keys = line_keys(table.column("_file").to_numpy(), table.column("source_row").to_numpy())
+    table = _with_findings(table, keys, finding_line_keys(result, findings), findings)
+    table = table.drop_columns(["_file"])
+    if redactor is not None:
+        extra = [n for n in table.column_names if n not in _fixed_columns()]
+        table = table.drop_columns(extra)
+        index = table.schema.get_field_index("patient_id")
+        table = table.set_column(index, "patient_id", redactor.arrow(table.column("patient_id")))
+    return table
+
+
+def _concat(parts: list[pa.Table]) -> pa.Table:
+    """Stack the parts; extra columns whose types differ between files become text."""
+    try:
+        return pa.concat_tables(parts, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        fixed = _fixed_columns() | {"_file"}
+        as_text = [
+            part.cast(
+                pa.schema([f if f.name in fixed else f.with_type(pa.string()) for f in part.schema])
+            )
+            for part in parts
+        ]
+        return pa.concat_tables(as_text, promote_options="permissive")
+
+
+def _fixed_columns() -> set[str]:
+    return {
+        "source_file",
+        "source_row",
+        "status",
+        "rule_ids",
+        "max_severity",
+        "finding_count",
+        "reject_column",
+        "reject_reason",
+        *LINE_COLUMNS,
+    }
+
+
+def _lines(lines: pa.Table, status: str, names: list[str]) -> pa.Table:
+    """Normalized lines in annotated layout: position and status, contract columns, extras."""
+    n = lines.num_rows
+    file_index = lines.column("_file").to_numpy()
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        "_file": pa.array(file_index, pa.int64()),
+        "source_file": pa.array(np.asarray(names, dtype=object)[file_index], pa.string())
+        if n
+        else pa.array([], pa.string()),
+        "source_row": lines.column("_row").cast(pa.int64()),
+        "status": pa.array(np.full(n, status, dtype=object), pa.string()),
+        "reject_column": pa.nulls(n, pa.string()),
+        "reject_reason": pa.nulls(n, pa.string()),
+    }
+    for name in LINE_COLUMNS:
+        if name == "diagnosis_codes":
+            columns[name] = _diagnoses(lines)
+        else:
+            column = lines.column(name)
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            columns[name] = column
+    for name in lines.column_names:
+        if name in INTERNAL or name in LINE_COLUMNS or name.startswith("diagnosis_codes."):
+            continue
+        column = lines.column(name)
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        columns[f"input_{name}" if name in columns else name] = column
+    return pa.table(columns)
+
+
+def _diagnoses(lines: pa.Table) -> pa.Array:
+    """The line's diagnosis codes as read, joined with ',' across diagnosis columns."""
+    parts = [
+        lines.column(n).cast(pa.string())
+        for n in lines.column_names
+        if n.startswith("diagnosis_codes.")
+    ]
+    if not parts:
+        return pa.nulls(lines.num_rows, pa.string())
+    if len(parts) == 1:
+        return parts[0]
+    joined = pc.binary_join_element_wise(*parts, ",", null_handling="skip")
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+
+
+def _rejected(rejects: pa.Table, names: list[str]) -> pa.Table:
+    """Rejected rows: position, claim and line as read (line number when whole), reason."""
+    n = rejects.num_rows
+    file_index = pd.Series(rejects.column("source_file").to_pylist(), dtype=object).map(
+        {name: i for i, name in enumerate(names)}
+    )
+    line_text = pc.utf8_trim_whitespace(rejects.column("line_number"))
+    whole = pc.fill_null(pc.match_substring_regex(line_text, r"^\d{1,18}$"), False)
+    line_number = pc.if_else(whole, line_text, pa.scalar(None, pa.string())).cast(pa.int64())
+    return pa.table(
+        {
+            "_file": pa.array(file_index.to_numpy(dtype=np.int64), pa.int64()),
+            "source_file": rejects.column("source_file"),
+            "source_row": rejects.column("source_row"),
+            "status": pa.array(np.full(n, "rejected", dtype=object), pa.string()),
+            "reject_column": rejects.column("column"),
+            "reject_reason": rejects.column("reason"),
+            "claim_id": rejects.column("claim_id"),
+            "line_number": line_number,
+        }
+    )
+
+
+def _with_findings(
+    table: pa.Table, keys: np.ndarray, finding_keys: np.ndarray, findings: pd.DataFrame
+) -> pa.Table:
+    """Add rule_ids (list), max_severity and finding_count per line, joined on file and row."""
+    order = np.lexsort((findings["rule_id"].to_numpy(dtype=str), finding_keys))
+    sorted_keys = finding_keys[order]
+    rule_ids = findings["rule_id"].to_numpy(dtype=object)[order]
+    ranks = findings["severity"].map(SEVERITY_RANK).to_numpy(dtype=np.int64)[order]
+    flagged, starts, counts = np.unique(sorted_keys, return_index=True, return_counts=True)
+    worst = np.maximum.reduceat(ranks, starts) if len(ranks) else np.zeros(0, np.int64)
+    slot = np.searchsorted(flagged, keys)
+    slot = np.minimum(slot, max(len(flagged) - 1, 0))
+    hit = (flagged[slot] == keys) if len(flagged) else np.zeros(len(keys), dtype=bool)
+    per_line = np.where(hit, counts[slot] if len(flagged) else 0, 0)
+    offsets = np.concatenate([[0], np.cumsum(per_line)]).astype(np.int32)
+    # positions into the sorted findings: each hit line's run starts[slot] .. + count
+    first = np.repeat(np.where(hit, starts[slot] if len(flagged) else 0, 0), per_line)
+    within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], per_line)
+    values = pa.array(rule_ids[first + within], pa.string())
+    severity = np.where(hit, SEVERITY_NAMES[worst[slot]] if len(flagged) else None, None)
+    status_at = table.schema.get_field_index("status")
+    table = table.add_column(
+        status_at + 1, "rule_ids", pa.ListArray.from_arrays(pa.array(offsets), values)
+    )
+    table = table.add_column(status_at + 2, "max_severity", pa.array(severity, pa.string()))
+    return table.add_column(
+        status_at + 3, "finding_count", pa.array(per_line.astype(np.int64), pa.int64())
+    )
