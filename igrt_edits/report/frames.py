@@ -66,13 +66,16 @@ def findings_table(findings: pd.DataFrame) -> pa.Table:
 
 
 def finding_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    """Findings as plain dicts in contract field order (related_lines as a list)."""
-    records = findings[list(FINDING_COLUMNS)].to_dict(orient="records")
-    for record in records:
-        record["related_lines"] = list(record["related_lines"])
-        record["line_number"] = int(record["line_number"])
-        record["source_row"] = int(record["source_row"])
-    return records
+    """Findings as plain dicts in contract field order (related_lines as a list).
+
+    Built from whole columns (`tolist` gives Python ints and strings) rather than row by row.
+    """
+    columns = [findings[c].tolist() for c in FINDING_COLUMNS]
+    related = FINDING_COLUMNS.index("related_lines")
+    columns[related] = [list(v) for v in columns[related]]
+    return [
+        dict(zip(FINDING_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)
+    ]
 
 
 def display_path(path: str, base: Path | None = None) -> str:

@@ -21,6 +21,7 @@ from igrt_edits.catalog import Catalog, Rule
 from igrt_edits.engine import RuleSet
 from igrt_edits.pipeline import RunResult
 from igrt_edits.report.frames import file_uri, finding_records
+from igrt_edits.report.jsonout import compact_lines, write_array
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -33,6 +34,7 @@ TEXT_LIMIT = 1024
 GITHUB_RESULT_LIMIT = 25_000
 """Results per run beyond which GitHub code scanning does not process a run's results."""
 MIME_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+RESULTS_MARK = "\u0000results"
 PROPERTY_FIELDS = (
     "claim_id",
     "line_number",
@@ -202,5 +204,21 @@ def _result(
 
 
 def write_sarif(out: IO[str], log: dict[str, Any]) -> None:
-    json.dump(log, out, indent=2, ensure_ascii=False)
+    """The log indented, except results: one compact result per line (fast, diffable)."""
+    results = log["runs"][0]["results"]
+    log["runs"][0]["results"] = RESULTS_MARK
+    try:
+        text = json.dumps(log, indent=2, ensure_ascii=False)
+        head, tail = text.split(json.dumps(RESULTS_MARK))
+    finally:
+        log["runs"][0]["results"] = results
+    out.write(head)
+    indent = _indent_of_last_line(head) + 2
+    write_array(out, compact_lines(results), indent=indent)
+    out.write(tail)
     out.write("\n")
+
+
+def _indent_of_last_line(text: str) -> int:
+    last = text.rsplit("\n", 1)[-1]
+    return len(last) - len(last.lstrip(" "))

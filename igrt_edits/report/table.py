@@ -2,21 +2,29 @@
 
 Laid out to read at 80 columns: a header per claim, a header per flagged line, and under it
 each finding's severity, rule and message, wrapped and indented, with the related lines.
-Colour only on a terminal, and never with NO_COLOR.
+The layout is computed once as lines of (text, style) pieces; a terminal gets them coloured
+through rich, anything else (a file, a pipe, NO_COLOR) gets the same text plain. Wrapping is
+done here rather than by rich so that a run with many findings still prints in seconds.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import IO, Any
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 RELATED_SHOWN = 8
 STALE_SHOWN = 10
+MIN_WIDTH = 40
+
+Piece = tuple[str, str]
+Line = list[Piece]
+TOKEN = re.compile(r"\s+|\S+")
 
 
 def make_console(out: IO[str], *, color: bool | None = None, width: int | None = None) -> Console:
@@ -32,146 +40,215 @@ def make_console(out: IO[str], *, color: bool | None = None, width: int | None =
     )
 
 
-def _print_indented(console: Console, text: Text, indent: int) -> None:
-    """Print `text` wrapped to the console width with every line indented (no trailing pad)."""
-    for line in text.wrap(console, max(console.width - indent, 20)):
-        line.rstrip()
-        console.print(Text(" " * indent) + line)
+def wrap(pieces: list[Piece], width: int, indent: int = 0) -> list[Line]:
+    """Styled pieces wrapped at word boundaries into lines of at most `width` characters.
+
+    Every line starts with `indent` spaces; words longer than a line are cut.
+    """
+    text_len = sum(len(t) for t, _ in pieces)
+    if indent + text_len <= width and "\n" not in "".join(t for t, _ in pieces):
+        return [[(" " * indent, ""), *pieces]] if indent else [list(pieces)]
+    room = max(width - indent, 1)
+    lines: list[Line] = []
+    line: Line = []
+    column = 0
+    space = ""
+    for text, style in pieces:
+        for token in TOKEN.findall(text):
+            if token.isspace():
+                space = token if line else ""
+                continue
+            while len(token) > room:  # a word longer than a line: cut it
+                if line:
+                    lines.append(line)
+                    line, column = [], 0
+                lines.append([(token[:room], style)])
+                token = token[room:]
+            if line and column + len(space) + len(token) > room:
+                lines.append(line)
+                line, column, space = [], 0, ""
+            if space:
+                line.append((space, ""))
+                column += len(space)
+                space = ""
+            line.append((token, style))
+            column += len(token)
+    if line or not lines:
+        lines.append(line)
+    return [[(" " * indent, ""), *ln] if indent else ln for ln in lines]
+
+
+def finding_lines(findings: pd.DataFrame, width: int) -> Iterator[list[Line]]:
+    """One block of lines per claim (findings sorted by claim, line, rule)."""
+    records = findings.to_dict("list") if len(findings) else {}
+    n = len(findings)
+    start = 0
+    claims = records.get("claim_id", [])
+    while start < n:
+        end = start
+        while end < n and claims[end] == claims[start]:
+            end += 1
+        yield _claim_block(records, start, end, width)
+        start = end
+
+
+def _claim_block(records: dict[str, list], start: int, end: int, width: int) -> list[Line]:
+    files = set(records["source_file"][start:end])
+    header: list[Piece] = [
+        (f"Claim {records['claim_id'][start]}", "bold"),
+        (f"  patient {records['patient_id'][start]}", ""),
+    ]
+    if len(files) == 1:
+        header.append((f"  {records['source_file'][start]}", "dim"))
+    block = wrap(header, width)
+    previous = None
+    for i in range(start, end):
+        where = (records["line_number"][i], records["source_file"][i], records["source_row"][i])
+        if where != previous:
+            previous = where
+            block.extend(_line_header(records, i, width, several_files=len(files) > 1))
+        block.extend(_finding(records, i, width))
+    block.append([])
+    return block
+
+
+def _line_header(records: dict[str, list], i: int, width: int, several_files: bool) -> list[Line]:
+    code = records["procedure_code"][i] + "".join(
+        f"-{m}" for m in str(records["modifiers"][i]).split(",") if m
+    )
+    where = f"row {records['source_row'][i]}"
+    if several_files:
+        where = f"{records['source_file'][i]} {where}"
+    pieces = [
+        (f"line {records['line_number'][i]}", "bold"),
+        (f"  {records['service_date'][i]}  {code}  ", ""),
+        (f"({where})", "dim"),
+    ]
+    return wrap(pieces, width, 2)
+
+
+def _finding(records: dict[str, list], i: int, width: int) -> list[Line]:
+    severity = records["severity"][i]
+    style = SEVERITY_STYLE.get(severity, "")
+    title = [
+        (f"{severity:<7}", style),
+        (" ", ""),
+        (records["rule_id"][i], style),
+        (" ", ""),
+        (records["rule_name"][i], "dim"),
+    ]
+    lines = wrap(title, width, 4) + wrap([(records["message"][i], "")], width, 6)
+    related = list(records["related_lines"][i])
+    if related:
+        shown = ", ".join(related[:RELATED_SHOWN])
+        if len(related) > RELATED_SHOWN:
+            shown += f" and {len(related) - RELATED_SHOWN} more"
+        lines += wrap([(f"related: {shown}", "dim")], width, 6)
+    return lines
+
+
+def summary_lines(findings: pd.DataFrame, summary: dict[str, Any], width: int) -> list[Line]:
+    """Counts by rule and severity, row accounting, charges, what was skipped, baseline."""
+    lines: list[Line] = []
+    if findings.empty:
+        lines += [[("No findings.", "bold green")], []]
+    else:
+        lines += [[("Findings by rule", "bold")], *_by_rule(findings), []]
+    sev = summary["findings_by_severity"]
+    lines += wrap(
+        [
+            (f"{summary['findings']:,} findings", "bold"),
+            (": ", ""),
+            (f"{sev['error']:,} errors", SEVERITY_STYLE["error"] if sev["error"] else ""),
+            (", ", ""),
+            (f"{sev['warning']:,} warnings", SEVERITY_STYLE["warning"] if sev["warning"] else ""),
+            (f", {sev['info']:,} info, on {summary['lines_flagged']:,} lines", ""),
+        ],
+        width,
+    )
+    texts = [
+        f"Rows: {summary['rows_read']:,} read, {summary['rows_checked']:,} checked,"
+        f" {summary['rows_rejected']:,} rejected, {summary['rows_out_of_scope']:,} out of scope"
+        " (under the adult age)",
+        f"Checked {summary['claims_checked']:,} claims of {summary['patients_checked']:,} patients",
+        f"Charges on flagged lines: {summary['charges_flagged']:,.2f}",
+    ]
+    if summary["lines_setting_unknown"]:
+        texts.append(
+            f"{summary['lines_setting_unknown']:,} checked lines have no known setting"
+            " (IGRT002 and IGRT003 not applied to them)"
+        )
+    texts += [f"{rule_id} not applied: {why}" for rule_id, why in summary["rules_skipped"].items()]
+    for text in texts:
+        lines += wrap([(text, "")], width)
+    if "baseline" in summary:
+        lines += _baseline(summary["baseline"], width)
+    return lines
+
+
+def _by_rule(findings: pd.DataFrame) -> list[Line]:
+    counts = findings.groupby(["rule_id", "rule_name", "severity"], sort=True).size()
+    rows = [(r, n, s, f"{c:,}") for (r, n, s), c in counts.items()]
+    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+    return [
+        [
+            (f"  {rule_id:<{widths[0]}}  {name:<{widths[1]}}  ", ""),
+            (f"{severity:<{widths[2]}}", SEVERITY_STYLE.get(severity, "")),
+            (f"  {count:>{widths[3]}}", ""),
+        ]
+        for rule_id, name, severity, count in rows
+    ]
+
+
+def _baseline(baseline: dict[str, Any], width: int) -> list[Line]:
+    lines = wrap(
+        [
+            (
+                f"Baseline {baseline['path']}: {baseline['matched']:,} of"
+                f" {baseline['entries']:,} accepted findings still occur (not shown);"
+                f" {baseline['new_findings']:,} new",
+                "",
+            )
+        ],
+        width,
+    )
+    stale = baseline["stale_entries"]
+    if stale:
+        lines += wrap(
+            [
+                (
+                    f"{len(stale):,} baseline entries no longer occur (stale; rewrite the"
+                    " baseline with --write-baseline to drop them):",
+                    "yellow",
+                )
+            ],
+            width,
+        )
+        for entry in stale[:STALE_SHOWN]:
+            lines += wrap([(entry, "")], width, 2)
+        if len(stale) > STALE_SHOWN:
+            lines += wrap([(f"and {len(stale) - STALE_SHOWN:,} more", "")], width, 2)
+    return lines
 
 
 def render_table(console: Console, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
     """Findings (sorted by claim, line, rule) grouped by claim, then the summary."""
-    if findings.empty:
-        console.print(Text("No findings.", style="bold green"))
-        console.print()
-    for claim_id, claim in findings.groupby("claim_id", sort=False):
-        _render_claim(console, str(claim_id), claim)
-    render_summary(console, findings, summary)
+    width = max(console.width, MIN_WIDTH)
+    styled = console.is_terminal and console.color_system is not None and not console.no_color
+    emit = _emit_styled if styled else _emit_plain
+    for block in finding_lines(findings, width):
+        emit(console, block)
+    emit(console, summary_lines(findings, summary, width))
 
 
-def _render_claim(console: Console, claim_id: str, claim: pd.DataFrame) -> None:
-    files = claim["source_file"].unique()
-    header = Text.assemble(
-        ("Claim ", "bold"), (claim_id, "bold"), f"  patient {claim['patient_id'].iloc[0]}"
-    )
-    if len(files) == 1:
-        header.append(f"  {files[0]}", style="dim")
-    console.print(header)
-    for _, line in claim.groupby(["line_number", "source_file", "source_row"], sort=False):
-        first = line.iloc[0]
-        code = first["procedure_code"] + "".join(
-            f"-{m}" for m in str(first["modifiers"]).split(",") if m
-        )
-        where = f"row {first['source_row']}"
-        if len(files) > 1:
-            where = f"{first['source_file']} {where}"
-        title = Text.assemble(
-            (f"line {first['line_number']}", "bold"),
-            f"  {first['service_date']}  {code}  ",
-            (f"({where})", "dim"),
-        )
-        _print_indented(console, title, 2)
-        for row in line.itertuples(index=False):
-            _render_finding(console, row)
-    console.print()
+def _emit_plain(console: Console, lines: list[Line]) -> None:
+    console.file.write("".join("".join(t for t, _ in line) + "\n" for line in lines))
 
 
-def _render_finding(console: Console, finding: Any) -> None:
-    style = SEVERITY_STYLE.get(finding.severity, "")
-    title = Text.assemble(
-        (f"{finding.severity:<7}", style),
-        " ",
-        (finding.rule_id, style),
-        " ",
-        (finding.rule_name, "dim"),
-    )
-    _print_indented(console, title, 4)
-    _print_indented(console, Text(finding.message), 6)
-    related = list(finding.related_lines)
-    if related:
-        shown = ", ".join(related[:RELATED_SHOWN])
-        more = len(related) - RELATED_SHOWN
-        if more > 0:
-            shown += f" and {more} more"
-        _print_indented(console, Text(f"related: {shown}", style="dim"), 6)
-
-
-def render_summary(console: Console, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
-    """Counts by rule and severity, row accounting, charges, what was skipped, baseline."""
-    if len(findings):
-        console.print(Text("Findings by rule", style="bold"))
-        console.print(_by_rule(findings))
-        console.print()
-    sev = summary["findings_by_severity"]
-    console.print(
-        Text.assemble(
-            (f"{summary['findings']} findings", "bold"),
-            ": ",
-            (f"{sev['error']} errors", SEVERITY_STYLE["error"] if sev["error"] else ""),
-            ", ",
-            (f"{sev['warning']} warnings", SEVERITY_STYLE["warning"] if sev["warning"] else ""),
-            f", {sev['info']} info, on {summary['lines_flagged']} lines",
-        )
-    )
-    console.print(
-        Text(
-            f"Rows: {summary['rows_read']:,} read, {summary['rows_checked']:,} checked,"
-            f" {summary['rows_rejected']:,} rejected, {summary['rows_out_of_scope']:,} out of"
-            " scope (under the adult age)"
-        )
-    )
-    console.print(
-        Text(
-            f"Checked {summary['claims_checked']:,} claims of"
-            f" {summary['patients_checked']:,} patients"
-        )
-    )
-    console.print(Text(f"Charges on flagged lines: {summary['charges_flagged']:,.2f}"))
-    if summary["lines_setting_unknown"]:
-        console.print(
-            Text(
-                f"{summary['lines_setting_unknown']:,} checked lines have no known setting"
-                " (IGRT002 and IGRT003 not applied to them)"
-            )
-        )
-    for rule_id, why in summary["rules_skipped"].items():
-        console.print(Text(f"{rule_id} not applied: {why}"))
-    if "baseline" in summary:
-        _render_baseline(console, summary["baseline"])
-
-
-def _by_rule(findings: pd.DataFrame) -> Table:
-    counts = findings.groupby(["rule_id", "rule_name", "severity"], sort=True).size()
-    table = Table(box=None, padding=(0, 1), show_header=False, pad_edge=False)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("name", overflow="fold")
-    table.add_column("severity", no_wrap=True)
-    table.add_column("count", justify="right", no_wrap=True)
-    for (rule_id, name, severity), count in counts.items():
-        style = SEVERITY_STYLE.get(severity, "")
-        table.add_row(
-            Text(f"  {rule_id}"), Text(name), Text(severity, style=style), Text(f"{count:,}")
-        )
-    return table
-
-
-def _render_baseline(console: Console, baseline: dict[str, Any]) -> None:
-    console.print(
-        Text(
-            f"Baseline {baseline['path']}: {baseline['matched']:,} of {baseline['entries']:,}"
-            f" accepted findings still occur (not shown); {baseline['new_findings']:,} new"
-        )
-    )
-    stale = baseline["stale_entries"]
-    if stale:
-        console.print(
-            Text(
-                f"{len(stale):,} baseline entries no longer occur (stale; rewrite the baseline"
-                " with --write-baseline to drop them):",
-                style="yellow",
-            )
-        )
-        for entry in stale[:STALE_SHOWN]:
-            _print_indented(console, Text(entry), 2)
-        if len(stale) > STALE_SHOWN:
-            _print_indented(console, Text(f"and {len(stale) - STALE_SHOWN:,} more"), 2)
+def _emit_styled(console: Console, lines: list[Line]) -> None:
+    text = Text()
+    for line in lines:
+        for piece, style in line:
+            text.append(piece, style or None)
+        text.append("\n")
+    console.print(text, end="", no_wrap=True, overflow="ignore", crop=False)
