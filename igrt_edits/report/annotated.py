@@ -55,14 +55,16 @@ def annotated_table(
 ) -> pa.Table:
     """Every input line with its status and findings, sorted by file and row.
 
-    With a redactor, patient ids become tokens and the extract's extra columns are left out
-    (they may hold names or other identifiers the contract does not know about).
+    With a redactor, patient ids become tokens, birth dates quoted in reject reasons are
+    removed, and the extract's extra columns are left out (they may hold names or other
+    identifiers the contract does not know about).
     """
     names = [f.path for f in result.files]
     parts = [_lines(result.lines, "checked", names)]
     if result.out_of_scope is not None:
         parts.append(_lines(result.out_of_scope, "out_of_scope", names))
-    parts.append(_rejected(result.rejects, names))
+    rejects = result.rejects if redactor is None else redactor.rejects(result.rejects)
+    parts.append(_rejected(rejects, names))
     table = _concat(parts)
     order = pc.sort_indices(table, [("_file", "ascending"), ("source_row", "ascending")])
     table = table.take(order)
@@ -131,11 +133,20 @@ def _lines(lines: pa.Table, status: str, names: list[str]) -> pa.Table:
     for name in lines.column_names:
         if name in INTERNAL or name in LINE_COLUMNS or name.startswith("diagnosis_codes."):
             continue
-        column = lines.column(name)
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        columns[f"input_{name}" if name in columns else name] = column
+        columns[f"input_{name}" if name in columns else name] = _as_text(lines.column(name))
     return pa.table(columns)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """An extra column as read, bytes shown as text when they are UTF-8 (CSV columns are)."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        try:
+            return column.cast(pa.string())
+        except pa.ArrowInvalid:
+            return column
+    return column
 
 
 def _diagnoses(lines: pa.Table) -> pa.Array:

@@ -153,7 +153,7 @@ def summary_lines(findings: pd.DataFrame, summary: dict[str, Any], width: int) -
     if findings.empty:
         lines += [[("No findings.", "bold green")], []]
     else:
-        lines += [[("Findings by rule", "bold")], *_by_rule(findings), []]
+        lines += [[("Findings by rule", "bold")], *_by_rule(findings, width), []]
     sev = summary["findings_by_severity"]
     lines += wrap(
         [
@@ -186,18 +186,25 @@ def summary_lines(findings: pd.DataFrame, summary: dict[str, Any], width: int) -
     return lines
 
 
-def _by_rule(findings: pd.DataFrame) -> list[Line]:
+def _by_rule(findings: pd.DataFrame, width: int) -> list[Line]:
+    """One aligned row per rule; on a narrow console the name goes on its own line."""
     counts = findings.groupby(["rule_id", "rule_name", "severity"], sort=True).size()
     rows = [(r, n, s, f"{c:,}") for (r, n, s), c in counts.items()]
     widths = [max(len(row[k]) for row in rows) for k in range(4)]
-    return [
-        [
-            (f"  {rule_id:<{widths[0]}}  {name:<{widths[1]}}  ", ""),
-            (f"{severity:<{widths[2]}}", SEVERITY_STYLE.get(severity, "")),
-            (f"  {count:>{widths[3]}}", ""),
-        ]
-        for rule_id, name, severity, count in rows
-    ]
+    fits = 2 + sum(widths) + 6 <= width
+    lines: list[Line] = []
+    for rule_id, name, severity, count in rows:
+        named = f"  {name:<{widths[1]}}" if fits else ""
+        lines.append(
+            [
+                (f"  {rule_id:<{widths[0]}}{named}  ", ""),
+                (f"{severity:<{widths[2]}}", SEVERITY_STYLE.get(severity, "")),
+                (f"  {count:>{widths[3]}}", ""),
+            ]
+        )
+        if not fits:
+            lines += wrap([(name, "dim")], width, 4)
+    return lines
 
 
 def _baseline(baseline: dict[str, Any], width: int) -> list[Line]:

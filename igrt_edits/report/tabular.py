@@ -27,13 +27,14 @@ def safe_cell(value: Any) -> Any:
 
 
 def neutralise(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Text cells that a spreadsheet would run as a formula, prefixed with an apostrophe."""
+    """Text (or byte) cells a spreadsheet would run as a formula, prefixed with an apostrophe."""
     if pa.types.is_dictionary(column.type):
         column = column.cast(pa.string())
     risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_PATTERN), False)
     if not pc.any(risky).as_py():
         return column
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, column, empty), column)
 
 
 def csv_ready(table: pa.Table) -> pa.Table:
@@ -44,7 +45,15 @@ def csv_ready(table: pa.Table) -> pa.Table:
         if pa.types.is_list(kind) or pa.types.is_large_list(kind):
             column = pc.binary_join(column, LIST_SEPARATOR)
             kind = pa.string()
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if any(
+            check(kind)
+            for check in (
+                pa.types.is_string,
+                pa.types.is_large_string,
+                pa.types.is_binary,
+                pa.types.is_large_binary,
+            )
+        ):
             column = neutralise(column)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
