@@ -202,11 +202,18 @@ def check(
                     progress=progress,
                 )
                 reported = report_findings(plan, result, catalog, ruleset, started)
-                progress("write", 0, 1)
+                if plan.writes_stdout:
+                    progress.stop()  # the findings go to the terminal the bar is on
+                else:
+                    progress("write", 0, 1)
                 write_outputs(plan, reported, result, catalog, ruleset)
     except RunError as error:
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
+    except OSError as error:  # an output could not be written (disk full, permissions)
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"igrt-edits: error: {where}{error.strerror or error}", err=True)
+        sys.exit(2)
     sys.exit(reported.status)
 
 

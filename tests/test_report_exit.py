@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from igrt_edits.engine import SEVERITY_RANK
+from igrt_edits.report import outputs
 from igrt_edits.report.gate import exit_status
 from tests.report_helpers import SMALL_ROWS, run_cli, write_extract
 
@@ -128,3 +129,13 @@ def test_reject_rate_over_limit_is_2_even_with_exit_zero(tmp_path):
     source = write_extract(tmp_path / "bad.csv", SMALL_ROWS)
     result = run_cli([str(source), "--max-reject-rate", "0.01", "--exit-zero"])
     assert result.exit_code == 2
+
+
+def test_an_output_that_cannot_be_written_is_2(extracts, tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "f.json"))
+
+    monkeypatch.setattr(outputs, "atomic_text", full)
+    result = run_cli([str(extracts["flagged"]), "-o", str(tmp_path / "f.json")])
+    assert result.exit_code == 2
+    assert "f.json: No space left on device" in result.stderr

@@ -134,3 +134,12 @@ def test_golden_files_hold_no_run_dependent_values():
         text = path.read_text(encoding="utf-8")
         assert str(REPO) not in text, path.name
         assert not re.search(r'"wall_seconds": (?!0\.0\b)', text), path.name
+
+
+def test_readme_table_capture_is_the_real_output():
+    """The README's capture of the table view: golden lines, in order, with one '...' gap."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- table-capture")[1].split("```text\n")[1].split("```")[0]
+    golden = (GOLDEN / FINDINGS_FORMATS["table"]).read_text(encoding="utf-8")
+    head, tail = block.split("...\n")
+    assert golden.startswith(head) and golden.endswith(tail)

@@ -63,6 +63,10 @@ class OutputPlan:
     redactor: Redactor | None
 
     @property
+    def writes_stdout(self) -> bool:
+        return self.options.output is None
+
+    @property
     def needs_passthrough(self) -> bool:
         """The annotated output echoes the extract's own extra columns (unless redacted)."""
         return self.annotated_format is not None and self.redactor is None

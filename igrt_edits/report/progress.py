@@ -59,12 +59,16 @@ class RunProgress:
             self._tasks[stage] = task
         self._progress.update(task, completed=done, total=total)
 
+    def stop(self) -> None:
+        """Remove the bar (before writing to the terminal it shares)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        self.stop()
