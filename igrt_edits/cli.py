@@ -16,7 +16,13 @@ from igrt_edits.errors import RunError
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import sigterm_as_exit
 from igrt_edits.report.formats import FORMATS
-from igrt_edits.report.outputs import OutputOptions, plan_outputs, report_findings, write_outputs
+from igrt_edits.report.outputs import (
+    OutputOptions,
+    plan_outputs,
+    report_findings,
+    stream_setting,
+    write_outputs,
+)
 from igrt_edits.report.progress import RunProgress, progress_wanted
 from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
@@ -197,7 +203,7 @@ def check(
                 catalog, ruleset, result = run_check(
                     paths,
                     config,
-                    stream=stream,
+                    stream=stream_setting(plan, paths, stream),
                     passthrough=plan.needs_passthrough,
                     progress=progress,
                 )

@@ -104,3 +104,30 @@ def test_extra_columns_are_carried_untouched_across_files(tmp_path):
     assert lines.column("ref").to_pylist() == [None, None, " 0042 "]
     assert lines.column("status").to_pylist() == ["checked"] * 3
     assert lines.column("source_file").to_pylist() == [str(first)] * 2 + [str(second)]
+
+
+def test_claim_conflicts_keep_their_values_and_reason(tmp_path):
+    """A repeated claim line is rejected after normalizing: every copy keeps its values."""
+    rows = [*SMALL_ROWS[:3], "C2,1,P2,1970-01-01,2025-03-04,77014,"]
+    source = write_extract(tmp_path / "claims.csv", rows)
+    target, report = _annotate(tmp_path, source)
+    lines = pq.read_table(target).to_pylist()
+    assert [ln["status"] for ln in lines] == ["checked", "checked", "rejected", "rejected"]
+    for line in lines[2:]:
+        assert line["claim_id"] == "C2" and line["procedure_code"] == "77014"
+        assert line["service_date"].isoformat() == "2025-03-04"
+        assert line["reject_column"] == "line_number"
+        assert "more than once" in line["reject_reason"]
+        assert line["rule_ids"] == []
+    assert report["summary"]["rows_rejected"] == 2
+
+
+def test_a_streamed_run_cannot_list_every_line(tmp_path):
+    source = write_extract(tmp_path / "claims.csv", SMALL_ROWS)
+    for args in (["--annotated", str(tmp_path / "a.csv")], ["--format", "junit"]):
+        result = run_cli([str(source), "--stream", *args])
+        assert result.exit_code == 2
+        assert "--no-stream" in result.stderr or "--stream run" in result.stderr
+    assert not (tmp_path / "a.csv").exists()
+    streamed = run_cli([str(source), "--stream", "--format", "json"])
+    assert streamed.exit_code == 1  # the other formats stream fine

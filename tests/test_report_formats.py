@@ -227,3 +227,16 @@ def test_statistics_formats(monkeypatch):
     ]
     text = run_cli([DEMO, "--statistics"]).stdout.splitlines()
     assert text[0].split() == ["4", "IGRT005", "error", "igrt-multiple-methods-per-day"]
+
+
+def test_junit_claims_rejected_for_conflicts_are_errors(tmp_path):
+    source = write_extract(
+        tmp_path / "c.csv",
+        ["C1,1,P1,1960-05-01,2025-03-04,77014,", "C1,1,P1,1960-05-01,2025-03-04,77014,"],
+    )
+    target = tmp_path / "out.xml"
+    run_cli([str(source), "-o", str(target), "-q"])
+    root = ET.parse(target).getroot()
+    (case,) = root.iter("testcase")
+    assert case.get("name") == "claim C1" and case.find("error") is not None
+    assert root.get("errors") == "1" and root.get("tests") == "1"

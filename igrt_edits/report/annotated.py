@@ -2,10 +2,14 @@
 
 `status` is `checked`, `out_of_scope` (a member under the adult age) or `rejected`. Checked
 lines carry the rules that flagged them (`rule_ids`), their highest severity and the number
-of findings. Rejected rows carry where they are, the claim and line as read, and why they
-were rejected; their other fields are empty (the source file holds the raw values at that
-row). Lines hold normalized values under the contract's column names, then the extract's own
-extra columns untouched.
+of findings. Rejected rows carry the column and reason of the rejection. A row rejected by
+the row checks (a bad value) has only its position and the claim and line as read (the source
+file holds the raw values at that row); a line rejected for a claim conflict (a claim under
+two patients, a repeated claim line) keeps its normalized values. Lines hold normalized
+values under the contract's column names, then the extract's own extra columns untouched.
+
+The run's lines (`RunResult.lines`, with `_status`) are needed: a streamed run does not keep
+them.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.engine import SEVERITY_RANK
+from igrt_edits.errors import RunError
 from igrt_edits.pipeline import RunResult
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import finding_line_keys, line_keys
 
-STATUSES = ("checked", "out_of_scope", "rejected")
 LINE_COLUMNS = (
     "claim_id",
     "line_number",
@@ -44,7 +48,7 @@ LINE_COLUMNS = (
     "provider_id",
     "charge_amount",
 )
-INTERNAL = {"_file", "_row", "_in_scope", "diagnosis_known"}
+INTERNAL = {"_file", "_row", "_in_scope", "diagnosis_known", "_status"}
 SEVERITY_NAMES = np.array(sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__), dtype=object)
 
 
@@ -59,13 +63,18 @@ def annotated_table(
     removed, and the extract's extra columns are left out (they may hold names or other
     identifiers the contract does not know about).
     """
+    if result.lines is None:
+        raise RunError("the annotated output needs an in-memory run (--no-stream)")
     names = [f.path for f in result.files]
-    parts = [_lines(result.lines, "checked", names)]
-    if result.out_of_scope is not None:
-        parts.append(_lines(result.out_of_scope, "out_of_scope", names))
     rejects = result.rejects if redactor is None else redactor.rejects(result.rejects)
-    parts.append(_rejected(rejects, names))
-    table = _concat(parts)
+    lines = _lines(result.lines, names)
+    reject_keys = line_keys(
+        _file_numbers(rejects.column("source_file"), names),
+        rejects.column("source_row").to_numpy(),
+    )
+    lines = _with_reasons(lines, rejects, reject_keys)
+    row_rejects = ~np.isin(reject_keys, _keys(lines))
+    table = _concat([lines, _rejected(rejects.filter(pa.array(row_rejects)), names)])
     order = pc.sort_indices(table, [("_file", "ascending"), ("source_row", "ascending")])
     table = table.take(order)
     keys = line_keys(table.column("_file").to_numpy(), table.column("source_row").to_numpy())
@@ -108,7 +117,30 @@ def _fixed_columns() -> set[str]:
     }
 
 
-def _lines(lines: pa.Table, status: str, names: list[str]) -> pa.Table:
+def _file_numbers(paths: pa.ChunkedArray | pa.Array, names: list[str]) -> np.ndarray:
+    """Each path's position among the run's input files."""
+    numbers = pd.Series(paths.to_pylist(), dtype=object).map({n: i for i, n in enumerate(names)})
+    return numbers.to_numpy(dtype=np.int64)
+
+
+def _keys(table: pa.Table) -> np.ndarray:
+    return line_keys(table.column("_file").to_numpy(), table.column("source_row").to_numpy())
+
+
+def _with_reasons(lines: pa.Table, rejects: pa.Table, reject_keys: np.ndarray) -> pa.Table:
+    """The reject column and reason of lines rejected after normalizing (claim conflicts)."""
+    slot = pd.Index(reject_keys).get_indexer(_keys(lines))
+    found = slot >= 0
+    take = pa.array(np.where(found, slot, 0))
+    mask = pa.array(~found)
+    for name, source in (("reject_column", "column"), ("reject_reason", "reason")):
+        values = rejects.column(source).take(take) if len(rejects) else pa.nulls(len(slot))
+        values = pc.if_else(mask, pa.scalar(None, pa.string()), values.cast(pa.string()))
+        lines = lines.set_column(lines.schema.get_field_index(name), name, values)
+    return lines
+
+
+def _lines(lines: pa.Table, names: list[str]) -> pa.Table:
     """Normalized lines in annotated layout: position and status, contract columns, extras."""
     n = lines.num_rows
     file_index = lines.column("_file").to_numpy()
@@ -118,7 +150,7 @@ def _lines(lines: pa.Table, status: str, names: list[str]) -> pa.Table:
         if n
         else pa.array([], pa.string()),
         "source_row": lines.column("_row").cast(pa.int64()),
-        "status": pa.array(np.full(n, status, dtype=object), pa.string()),
+        "status": lines.column("_status").cast(pa.string()),
         "reject_column": pa.nulls(n, pa.string()),
         "reject_reason": pa.nulls(n, pa.string()),
     }
@@ -167,15 +199,12 @@ def _diagnoses(lines: pa.Table) -> pa.Array:
 def _rejected(rejects: pa.Table, names: list[str]) -> pa.Table:
     """Rejected rows: position, claim and line as read (line number when whole), reason."""
     n = rejects.num_rows
-    file_index = pd.Series(rejects.column("source_file").to_pylist(), dtype=object).map(
-        {name: i for i, name in enumerate(names)}
-    )
     line_text = pc.utf8_trim_whitespace(rejects.column("line_number"))
     whole = pc.fill_null(pc.match_substring_regex(line_text, r"^\d{1,18}$"), False)
     line_number = pc.if_else(whole, line_text, pa.scalar(None, pa.string())).cast(pa.int64())
     return pa.table(
         {
-            "_file": pa.array(file_index.to_numpy(dtype=np.int64), pa.int64()),
+            "_file": pa.array(_file_numbers(rejects.column("source_file"), names), pa.int64()),
             "source_file": rejects.column("source_file"),
             "source_row": rejects.column("source_row"),
             "status": pa.array(np.full(n, "rejected", dtype=object), pa.string()),

@@ -2,7 +2,8 @@
 
 A claim with findings fails with one `<failure>` per finding (type = severity, message = rule
 and message, body = the line, related lines, policy and fingerprint); a claim without findings
-passes; a claim whose lines are all out of scope (members under the adult age) is skipped.
+passes; a claim whose lines are all out of scope (members under the adult age) is skipped;
+a claim whose every line was rejected for a claim conflict is an error.
 A claim whose lines span files belongs to the file of its first line. Each suite's properties
 carry that file's row accounting. The XML is assembled with Arrow string kernels, so a run
 with millions of claims writes in seconds.
@@ -17,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.errors import RunError
 from igrt_edits.pipeline import FileSummary, RunResult
 from igrt_edits.report.frames import findings_table
 
@@ -24,6 +26,10 @@ INVALID_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 ATTRIBUTE_ESCAPES = (*TEXT_ESCAPES, ('"', "&quot;"), ("\n", "&#10;"), ("\r", "&#13;"))
 WRITE_CHUNK = 10_000
+REJECTED = (
+    '      <error type="rejected" message="every line of the claim was rejected (a claim under'
+    ' two patient ids or a repeated claim line; see the rejects output)"/>\n'
+)
 SKIPPED = '      <skipped message="every line is out of scope (member under the adult age)"/>\n'
 
 
@@ -45,9 +51,10 @@ def _join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*large, _text(""))
 
 
-def _claims(lines: pa.Table | None, names: list[str]) -> pd.DataFrame:
-    """Each claim's first file and row among `lines` (claim_id, file, row, path)."""
-    if lines is None or lines.num_rows == 0:
+def _claims(lines: pa.Table, status: str, names: list[str]) -> pd.DataFrame:
+    """Each claim's first file and row among the lines of a status (claim_id, file, row, path)."""
+    lines = lines.filter(pc.equal(lines.column("_status").cast(pa.string()), status))
+    if lines.num_rows == 0:
         return pd.DataFrame(
             {
                 "claim_id": pd.Series([], dtype=object),
@@ -58,7 +65,7 @@ def _claims(lines: pa.Table | None, names: list[str]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(
         {
-            "claim_id": lines.column("claim_id").to_numpy(zero_copy_only=False),
+            "claim_id": lines.column("claim_id").cast(pa.string()).to_numpy(zero_copy_only=False),
             "file": lines.column("_file").to_numpy().astype(np.int64),
             "row": lines.column("_row").to_numpy().astype(np.int64),
         }
@@ -107,27 +114,48 @@ def _failures(findings: pd.DataFrame) -> tuple[np.ndarray, pa.Array]:
     return claims[starts], grouped
 
 
+def _take(values: pa.Array, slot: np.ndarray) -> pa.Array:
+    """values[slot], empty text where slot is -1 (or when there are no values)."""
+    if not len(values):
+        return pa.array(np.full(len(slot), "", dtype=object), pa.large_string())
+    return values.take(pa.array(np.where(slot >= 0, slot, 0)))
+
+
 def junit_xml(
     findings: pd.DataFrame, result: RunResult, summary: dict[str, Any], out: IO[str]
 ) -> None:
     """Write the JUnit document for a run's reported findings (sorted by claim)."""
+    if result.lines is None:
+        raise RunError("the JUnit output needs an in-memory run (--no-stream)")
     names = [f.path for f in result.files]
-    checked = _claims(result.lines, names)
-    out_of_scope = _claims(result.out_of_scope, names)
+    checked = _claims(result.lines, "checked", names)
+    out_of_scope = _claims(result.lines, "out_of_scope", names)
     out_of_scope = out_of_scope[~out_of_scope["claim_id"].isin(checked["claim_id"])]
+    rejected = _claims(result.lines, "rejected", names)
+    rejected = rejected[
+        ~rejected["claim_id"].isin(checked["claim_id"])
+        & ~rejected["claim_id"].isin(out_of_scope["claim_id"])
+    ]
     cases = pd.concat(
-        [checked.assign(skipped=False), out_of_scope.assign(skipped=True)], ignore_index=True
+        [
+            checked.assign(kind="checked"),
+            out_of_scope.assign(kind="skipped"),
+            rejected.assign(kind="error"),
+        ],
+        ignore_index=True,
     ).sort_values(["file", "claim_id"], kind="stable", ignore_index=True)
+    skipped = (cases["kind"] == "skipped").to_numpy()
+    errors = (cases["kind"] == "error").to_numpy()
     failing_claims, failures = _failures(findings)
     slot = pd.Index(failing_claims).get_indexer(cases["claim_id"])
     failed = slot >= 0
     body = pc.if_else(
         pa.array(failed),
-        _join(">\n", failures.take(pa.array(np.where(failed, slot, 0))), "    </testcase>\n"),
+        _join(">\n", _take(failures, slot), "    </testcase>\n"),
         pc.if_else(
-            pa.array(cases["skipped"].to_numpy()),
+            pa.array(skipped),
             _text(f">\n{SKIPPED}    </testcase>\n"),
-            _text("/>\n"),
+            pc.if_else(pa.array(errors), _text(f">\n{REJECTED}    </testcase>\n"), _text("/>\n")),
         ),
     )
     classnames = {name: _classname(name) for name in names}
@@ -140,35 +168,28 @@ def junit_xml(
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(
         f'<testsuites name="igrt-edits" tests="{len(cases)}" failures="{int(failed.sum())}"'
-        f' errors="0" skipped="{int(cases["skipped"].sum())}"'
+        f' errors="{int(errors.sum())}" skipped="{int(skipped.sum())}"'
         f' time="{summary["wall_seconds"]}">\n'
     )
     file_of_case = cases["file"].to_numpy()
     for index, file in enumerate(result.files):
         in_suite = file_of_case == index
-        _write_suite(
-            out,
-            file,
-            xml.filter(pa.array(in_suite)),
-            int((failed & in_suite).sum()),
-            int((cases["skipped"].to_numpy() & in_suite).sum()),
-            summary,
-        )
+        counts = {
+            "failures": int((failed & in_suite).sum()),
+            "errors": int((errors & in_suite).sum()),
+            "skipped": int((skipped & in_suite).sum()),
+        }
+        _write_suite(out, file, xml.filter(pa.array(in_suite)), counts, summary)
     out.write("</testsuites>\n")
 
 
 def _write_suite(
-    out: IO[str],
-    file: FileSummary,
-    cases: pa.Array,
-    failed: int,
-    skipped: int,
-    summary: dict[str, Any],
+    out: IO[str], file: FileSummary, cases: pa.Array, counts: dict[str, int], summary: dict
 ) -> None:
     name = escape(pa.array([file.path]))[0].as_py()
     out.write(
-        f'  <testsuite name="{name}" tests="{len(cases)}" failures="{failed}"'
-        f' errors="0" skipped="{skipped}" time="0">\n'
+        f'  <testsuite name="{name}" tests="{len(cases)}" failures="{counts["failures"]}"'
+        f' errors="{counts["errors"]}" skipped="{counts["skipped"]}" time="0">\n'
     )
     out.write("    <properties>\n")
     properties = {

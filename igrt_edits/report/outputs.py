@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -20,7 +20,8 @@ import pandas as pd
 from igrt_edits.catalog import Catalog
 from igrt_edits.engine import RuleSet
 from igrt_edits.errors import ConfigError
-from igrt_edits.pipeline import RunResult
+from igrt_edits.pipeline import RunResult, should_stream
+from igrt_edits.readers import discover
 from igrt_edits.report import github, jsonout, junit, sarif, statistics, tabular
 from igrt_edits.report.annotated import annotated_table
 from igrt_edits.report.atomic import atomic_path, atomic_text
@@ -67,6 +68,12 @@ class OutputPlan:
         return self.options.output is None
 
     @property
+    def needs_lines(self) -> bool:
+        """Outputs that list every line or claim need the run's lines kept in memory."""
+        junit = self.fmt == "junit" and not self.options.statistics
+        return self.annotated_format is not None or junit
+
+    @property
     def needs_passthrough(self) -> bool:
         """The annotated output echoes the extract's own extra columns (unless redacted)."""
         return self.annotated_format is not None and self.redactor is None
@@ -102,6 +109,25 @@ def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> Outpu
         baseline=read_baseline(options.baseline) if options.baseline else None,
         redactor=Redactor(options.redact_key) if options.redact_key is not None else None,
     )
+
+
+def stream_setting(plan: OutputPlan, paths: Sequence[str], stream: bool | None) -> bool | None:
+    """The --stream setting to run with: outputs that list every line need an in-memory run.
+
+    Asked of a run that would stream (by option, or by its size), that is an error before any
+    work, naming --no-stream as the way to run it in memory anyway.
+    """
+    if not plan.needs_lines:
+        return stream
+    wanted = "--annotated" if plan.annotated_format else "--format junit"
+    if stream:
+        raise ConfigError(f"{wanted} lists every line, which a --stream run does not keep")
+    if stream is None and should_stream(discover(paths)[0]):
+        raise ConfigError(
+            f"{wanted} lists every line, and this input is large enough to be streamed;"
+            " pass --no-stream to check it in memory"
+        )
+    return False
 
 
 def _check_target(option: str, path: str | None) -> None:
