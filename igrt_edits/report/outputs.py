@@ -155,6 +155,8 @@ class Reported:
     findings: pd.DataFrame
     summary: dict[str, Any]
     status: int
+    started: float
+    """When the command started (perf_counter), for the summary's wall time."""
 
 
 def report_findings(
@@ -193,7 +195,7 @@ def report_findings(
             "entries": int(result.findings["fingerprint"].nunique()),
         }
     summary["wall_seconds"] = round(time.perf_counter() - started, 3)
-    return Reported(findings, summary, status)
+    return Reported(findings, summary, status, started)
 
 
 def write_outputs(
@@ -222,6 +224,7 @@ def write_outputs(
             rejects = plan.redactor.rejects(rejects)
         _write_binary(options.rejects, plan.rejects_format, rejects, tabular.write_table)
     if options.summary:
+        reported.summary["wall_seconds"] = round(time.perf_counter() - reported.started, 3)
         with atomic_text(options.summary, newline="\n") as out:
             json.dump(reported.summary, out, indent=2, ensure_ascii=False)
             out.write("\n")
