@@ -110,22 +110,26 @@ def test_new_files_get_normal_permissions(tmp_path):
 
 
 def test_cli_terminated_mid_run_leaves_old_outputs(tmp_path):
-    """The real command, stopped with SIGTERM while it works, replaces nothing."""
+    """The real command, stopped with SIGTERM while it writes, replaces nothing.
+
+    SARIF for 100k findings takes seconds to write, a wide window for the signal to land in.
+    """
     rows = [f"C{i},1,P{i},1960-05-01,2025-03-03,77014," for i in range(100_000)]
     source = write_extract(tmp_path / "big.csv", rows)
-    output = tmp_path / "findings.jsonl"
+    output = tmp_path / "findings.sarif"
     output.write_text("old\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [sys.executable, "-m", "igrt_edits", "check", str(source), "-o", str(output), "-q"],
         env=env,
         stderr=subprocess.PIPE,
+        text=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not _temporaries(tmp_path) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+        time.sleep(0.002)
     process.send_signal(signal.SIGTERM)
-    process.wait(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
     assert output.read_text(encoding="utf-8") == "old\n"
     assert _temporaries(tmp_path) == []
