@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,18 +12,21 @@ import click
 from igrt_edits import __version__
 from igrt_edits.catalog import load_catalog
 from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
-from igrt_edits.engine import SEVERITY_RANK
 from igrt_edits.errors import RunError
-from igrt_edits.pipeline import RunResult
 from igrt_edits.report import explain as explain_report
-from igrt_edits.report.atomic import atomic_text
-from igrt_edits.report.formats import write_csv, write_json
-from igrt_edits.report.summary import build_summary
-from igrt_edits.report.table import make_console, render_table
+from igrt_edits.report.atomic import sigterm_as_exit
+from igrt_edits.report.formats import FORMATS
+from igrt_edits.report.outputs import (
+    OutputOptions,
+    plan_outputs,
+    report_findings,
+    stream_setting,
+    write_outputs,
+)
+from igrt_edits.report.progress import RunProgress, progress_wanted
+from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
+from igrt_edits.report.table import make_console
 from igrt_edits.runner import build_ruleset, run_check
-
-FORMATS = ("table", "json", "csv")
-SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".txt": "table"}
 
 
 def _split(values: Iterable[str]) -> tuple[str, ...]:
@@ -36,19 +40,40 @@ def main() -> None:
     """Lint IGRT claim lines against payer policy and CMS coding edits."""
 
 
+FILE = click.Path(dir_okay=False)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
-    help="Output format (default: from --output's suffix, else table).",
+    help="Findings format (default: from --output's suffix, else table).",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
-    help="Write findings to FILE (atomically) instead of stdout.",
+    type=FILE,
+    help="Write findings to FILE (atomically) instead of stdout; .json .jsonl .csv .parquet"
+    " .sarif .xml (JUnit) pick the format.",
+)
+@click.option(
+    "--annotated",
+    type=FILE,
+    help="Write every input line with its status and findings to FILE (.csv or .parquet).",
+)
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=FILE,
+    help="Write rejected rows with reasons to FILE (.csv or .parquet).",
+)
+@click.option(
+    "--summary",
+    "summary_path",
+    type=FILE,
+    help="Write the run summary (inputs with SHA-256, row accounting, counts) to FILE as JSON.",
 )
 @click.option(
     "--fail-on",
@@ -56,9 +81,38 @@ def main() -> None:
     help="Lowest severity that makes the exit status 1 (default: error).",
 )
 @click.option(
+    "--exit-zero", is_flag=True, help="Exit 0 even with findings (2 still means failure)."
+)
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of findings.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=FILE,
+    help="Report and fail only on findings not in this baseline; list its stale entries.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_path",
+    type=FILE,
+    help="Write the fingerprints of this run's findings to FILE as a baseline.",
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Replace patient ids with keyed tokens and drop birth dates in every output.",
+)
+@click.option(
+    "--redact-key-env",
+    default=DEFAULT_KEY_ENV,
+    show_default=True,
+    metavar="NAME",
+    help="Environment variable that holds the redaction key.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes on stderr.")
+@click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=FILE,
     help="Configuration file (default: igrt-edits.toml or pyproject.toml found upward).",
 )
 @click.option(
@@ -89,17 +143,21 @@ def main() -> None:
     help="Lint partition by partition through temporary files, for inputs larger than memory"
     " (default: automatic above 2 GB of input).",
 )
-@click.option(
-    "--rejects",
-    "rejects_path",
-    type=click.Path(dir_okay=False),
-    help="Write rejected rows with reasons to FILE (CSV).",
-)
 def check(
     paths: tuple[str, ...],
     fmt: str | None,
     output: str | None,
+    annotated: str | None,
+    rejects_path: str | None,
+    summary_path: str | None,
     fail_on: str | None,
+    exit_zero: bool,
+    statistics: bool,
+    baseline_path: str | None,
+    write_baseline_path: str | None,
+    redact: bool,
+    redact_key_env: str,
+    quiet: bool,
     config_path: str | None,
     mappings: tuple[str, ...],
     delimiter: str | None,
@@ -107,75 +165,63 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     adult_age: int | None,
-    rejects_path: str | None,
     stream: bool | None,
 ) -> None:
     """Lint claim lines in PATHS (CSV or Parquet files, directories, globs) together."""
+    started = time.perf_counter()
     try:
-        config = load_config(Path(config_path) if config_path else None)
-        config = config.override(
-            columns={**config.columns, **parse_mapping(mappings)} if mappings else None,
-            delimiter=parse_delimiter(delimiter) if delimiter else None,
-            max_reject_rate=check_rate(max_reject_rate) if max_reject_rate is not None else None,
-            select=_split(select) or None,
-            ignore=_split(ignore) or None,
-            adult_age=adult_age,
-            fail_on=fail_on,
-        )
-        catalog, ruleset, result = run_check(paths, config, stream=stream)
-        summary = build_summary(result, catalog, ruleset)
-        fmt = (
-            fmt or SUFFIX_FORMATS.get(Path(output).suffix.lower(), "table")
-            if output
-            else fmt or "table"
-        )
-        write_findings(result, summary, fmt, output)
-        if rejects_path:
-            write_rejects(result, rejects_path)
+        with sigterm_as_exit():
+            config = load_config(Path(config_path) if config_path else None)
+            config = config.override(
+                columns={**config.columns, **parse_mapping(mappings)} if mappings else None,
+                delimiter=parse_delimiter(delimiter) if delimiter else None,
+                max_reject_rate=check_rate(max_reject_rate)
+                if max_reject_rate is not None
+                else None,
+                select=_split(select) or None,
+                ignore=_split(ignore) or None,
+                adult_age=adult_age,
+                fail_on=fail_on,
+            )
+            plan = plan_outputs(
+                OutputOptions(
+                    fmt=fmt,
+                    output=output,
+                    annotated=annotated,
+                    rejects=rejects_path,
+                    summary=summary_path,
+                    baseline=baseline_path,
+                    write_baseline=write_baseline_path,
+                    statistics=statistics,
+                    exit_zero=exit_zero,
+                    fail_on=config.fail_on,
+                    quiet=quiet,
+                    redact_key=key_from_env(redact_key_env) if redact else None,
+                )
+            )
+            with RunProgress(progress_wanted(quiet)) as progress:
+                catalog, ruleset, result = run_check(
+                    paths,
+                    config,
+                    stream=stream_setting(plan, paths, stream),
+                    keep_lines=plan.keeps_lines,
+                    passthrough=plan.needs_passthrough,
+                    progress=progress,
+                )
+                reported = report_findings(plan, result, catalog, ruleset, started)
+                if plan.writes_stdout:
+                    progress.stop()  # the findings go to the terminal the bar is on
+                else:
+                    progress("write", 0, 1)
+                write_outputs(plan, reported, result, catalog, ruleset)
     except RunError as error:
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
-    sys.exit(exit_status(result, config.fail_on))
-
-
-def exit_status(result: RunResult, fail_on: str) -> int:
-    """1 when a finding is at or above the threshold, else 0."""
-    if fail_on == "never" or result.findings.empty:
-        return 0
-    ranks = result.findings["severity"].map(SEVERITY_RANK)
-    return 1 if (ranks >= SEVERITY_RANK[fail_on]).any() else 0
-
-
-def write_findings(result: RunResult, summary: dict, fmt: str, output: str | None) -> None:
-    if output is None:
-        _emit(result, summary, fmt, sys.stdout, to_terminal=sys.stdout.isatty())
-        return
-    with atomic_text(output, newline="" if fmt == "csv" else None) as out:
-        _emit(result, summary, fmt, out, to_terminal=False)
-
-
-def _emit(result: RunResult, summary: dict, fmt: str, out, *, to_terminal: bool) -> None:
-    if fmt == "json":
-        write_json(out, result.findings, summary)
-    elif fmt == "csv":
-        write_csv(out, result.findings)
-    else:
-        console = make_console(
-            out, color=None if to_terminal else False, width=None if to_terminal else 100
-        )
-        render_table(console, result.findings, summary)
-
-
-def write_rejects(result: RunResult, path: str) -> None:
-    import csv
-
-    from igrt_edits.report.formats import safe_cell
-
-    with atomic_text(path, newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(result.rejects.column_names)
-        for row in result.rejects.to_pylist():
-            writer.writerow([safe_cell(v) for v in row.values()])
+    except OSError as error:  # an output could not be written (disk full, permissions)
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"igrt-edits: error: {where}{error.strerror or error}", err=True)
+        sys.exit(2)
+    sys.exit(reported.status)
 
 
 @main.command()

@@ -6,7 +6,7 @@ Reporters and the CLI receive a `RunResult`; nothing here formats output.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +39,13 @@ from igrt_edits.normalize import (
 from igrt_edits.readers import ReadPlan, discover, iter_extracts, plan_read
 
 LINE_STATUS = ("checked", "out_of_scope", "rejected")
+Progress = Callable[[str, int, int], None]
+"""Told (stage, done, total) as a run goes: "read" after each input file, "check" around the
+rules (per partition when streaming). For a progress bar; must not raise."""
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    """The progress callback of a run nobody watches."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ def lint(
     load: LoadOptions = LoadOptions(),
     max_reject_rate: float | None = None,
     stream: bool | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Lint every line of the given files, directories or globs together.
 
@@ -143,13 +151,14 @@ def lint(
     at a time (for inputs larger than memory); `None` streams when the inputs are large.
     """
     started = time.perf_counter()
+    progress = progress or _quiet
     files, skipped = discover(paths)
     if stream or (stream is None and should_stream(files)):
         from igrt_edits.stream import lint_streamed
 
-        result = lint_streamed(files, ruleset, context, load, max_reject_rate)
+        result = lint_streamed(files, ruleset, context, load, max_reject_rate, progress=progress)
     else:
-        result = _lint_in_memory(files, ruleset, context, load, max_reject_rate)
+        result = _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress)
     result.skipped_files = [str(p) for p in skipped]
     result.wall_seconds = time.perf_counter() - started
     return result
@@ -167,7 +176,9 @@ BATCH_LINES = 1_000_000
 """Lines read and normalized at a time: bounds the memory raw input takes."""
 
 
-def read_normalized(plans, on_part) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
+def read_normalized(
+    plans, on_part, progress: Progress = _quiet
+) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
     """Read and normalize every file batch by batch, handing each batch's lines to `on_part`.
 
     Returns the per-file summaries (rows read), the rejects and which files have diagnoses.
@@ -183,6 +194,7 @@ def read_normalized(plans, on_part) -> tuple[list[FileSummary], list[pa.Table], 
         summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
         summaries.append(summary)
         has_diagnosis.append(summary.has_diagnosis)
+        progress("read", index + 1, len(plans))
     return summaries, rejected, has_diagnosis
 
 
@@ -196,15 +208,17 @@ def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
     ]
 
 
-def _lint_in_memory(files, ruleset, context, load, max_reject_rate) -> RunResult:
+def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> RunResult:
     lines: list[pa.Table] = []
     summaries, rejected, has_diagnosis = read_normalized(
-        plan_all(files, load), lambda part: lines.append(part.lines)
+        plan_all(files, load), lambda part: lines.append(part.lines), progress
     )
     names = [s.path for s in summaries]
     table = pa.concat_tables(lines, promote_options="permissive").unify_dictionaries()
     del lines[:]  # the concatenated table now holds the lines
+    progress("check", 0, 1)
     checked = check_lines(table, names, has_diagnosis, ruleset, context, keep_lines=load.keep_lines)
+    progress("check", 1, 1)
     del table
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)

@@ -10,7 +10,7 @@ from igrt_edits.context import ContextOptions
 from igrt_edits.engine import RuleSet
 from igrt_edits.errors import ConfigError
 from igrt_edits.kinds import RunOptions
-from igrt_edits.pipeline import LoadOptions, RunResult, lint
+from igrt_edits.pipeline import LoadOptions, Progress, RunResult, lint
 
 
 def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
@@ -46,11 +46,16 @@ def run_check(
     config: Config,
     catalog: Catalog | None = None,
     stream: bool | None = None,
+    *,
     keep_lines: bool = False,
+    passthrough: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[Catalog, RuleSet, RunResult]:
     """Lint `paths` as configured; returns the catalog and rule set used with the result.
 
     `stream`: True to lint partition by partition, False in memory, None to decide by size.
+    `passthrough` keeps the columns the contract does not name (for annotated outputs);
+    `progress` is told how the run goes (see pipeline.Progress).
     """
     catalog = catalog or load_catalog(extra=config.extra_edits)
     ruleset = build_ruleset(catalog, config)
@@ -58,8 +63,14 @@ def run_check(
         paths,
         ruleset,
         context_options(config),
-        LoadOptions(user_map=config.columns, delimiter=config.delimiter, keep_lines=keep_lines),
+        LoadOptions(
+            user_map=config.columns,
+            delimiter=config.delimiter,
+            passthrough=passthrough,
+            keep_lines=keep_lines or passthrough,
+        ),
         config.max_reject_rate,
         stream=stream,
+        progress=progress,
     )
     return catalog, ruleset, result

@@ -33,6 +33,7 @@ from igrt_edits.normalize import DIAGNOSIS_SPLIT, Part, combine_token_columns
 from igrt_edits.pipeline import (
     Checked,
     LoadOptions,
+    Progress,
     RunResult,
     account,
     check_lines,
@@ -87,6 +88,7 @@ def lint_streamed(
     *,
     partitions: int | None = None,
     temp_dir: str | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Lint `files` partition by partition; same result as an in-memory run."""
     plans = plan_all(files, LoadOptions(user_map=load.user_map, delimiter=load.delimiter))
@@ -95,18 +97,21 @@ def lint_streamed(
     work = Path(tempfile.mkdtemp(prefix="igrt-edits-", dir=temp_dir))
     try:
         spill = Spill(work, count)
-        summaries, rejected, has_diagnosis = read_normalized(plans, spill.add)
+        tell = progress or (lambda stage, done, total: None)
+        summaries, rejected, has_diagnosis = read_normalized(plans, spill.add, tell)
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]
         merged = Merged(len(names))
-        for table in spill.partitions():
+        for done, table in enumerate(spill.partitions()):
+            tell("check", done, count)
             claims = as_dictionary(single_chunk(table.column("claim_id"))).dictionary
             mixed_here = _is_mixed(claims, mixed)
             checked = check_lines(
                 table, names, has_diagnosis, ruleset, context, mixed_here, keep_lines=False
             )
             merged.add(checked)
+        tell("check", count, count)
         rejects = sort_rejects(pa.concat_tables([*rejected, *merged.conflicts]))
         account(summaries, rejects, merged.checked, merged.out_of_scope)
         check_reject_rate(summaries, max_reject_rate)

@@ -1,0 +1,336 @@
+"""Everything `check` writes after a run: findings, annotated lines, rejects, summary, baseline.
+
+`plan_outputs` checks the options before the run (a bad option stops it before any output is
+written); `write_outputs` then applies the baseline and redaction to the run's findings,
+writes each requested output atomically and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from igrt_edits.catalog import Catalog
+from igrt_edits.engine import RuleSet
+from igrt_edits.errors import ConfigError
+from igrt_edits.pipeline import RunResult, should_stream
+from igrt_edits.readers import discover
+from igrt_edits.report import github, jsonout, junit, sarif, statistics, tabular
+from igrt_edits.report.annotated import annotated_table
+from igrt_edits.report.atomic import atomic_path, atomic_text
+from igrt_edits.report.baseline import Baseline, apply_baseline, read_baseline, write_baseline
+from igrt_edits.report.formats import BINARY_FORMATS, format_for, tabular_format
+from igrt_edits.report.frames import findings_table, sort_findings
+from igrt_edits.report.gate import exit_status
+from igrt_edits.report.redact import Redactor
+from igrt_edits.report.summary import build_summary
+from igrt_edits.report.table import make_console, render_table
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What the user asked `check` to write, as given on the command line."""
+
+    fmt: str | None = None
+    output: str | None = None
+    annotated: str | None = None
+    rejects: str | None = None
+    summary: str | None = None
+    baseline: str | None = None
+    write_baseline: str | None = None
+    statistics: bool = False
+    exit_zero: bool = False
+    fail_on: str = "error"
+    quiet: bool = False
+    redact_key: bytes | None = None
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """Options checked and resolved before the run."""
+
+    options: OutputOptions
+    fmt: str
+    annotated_format: str | None
+    rejects_format: str | None
+    baseline: Baseline | None
+    redactor: Redactor | None
+
+    @property
+    def writes_stdout(self) -> bool:
+        return self.options.output is None
+
+    @property
+    def needs_lines(self) -> bool:
+        """Outputs that list every line or claim need the run's lines kept in memory."""
+        junit = self.fmt == "junit" and not self.options.statistics
+        return self.annotated_format is not None or junit
+
+    @property
+    def keeps_lines(self) -> bool:
+        """Keep the lines of an in-memory run: for these outputs, and a baseline's claims."""
+        return self.needs_lines or self.baseline is not None
+
+    @property
+    def needs_passthrough(self) -> bool:
+        """The annotated output echoes the extract's own extra columns (unless redacted)."""
+        return self.annotated_format is not None and self.redactor is None
+
+
+def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> OutputPlan:
+    """Resolve formats and read the baseline; any problem is a ConfigError (exit 2)."""
+    stdout = stdout or sys.stdout
+    fmt = format_for(options.fmt, options.output)
+    if options.statistics and fmt not in statistics.STATISTICS_FORMATS:
+        raise ConfigError(
+            f"--statistics writes {', '.join(statistics.STATISTICS_FORMATS)}, not {fmt}"
+        )
+    if fmt in BINARY_FORMATS and options.output is None and _isatty(stdout):
+        raise ConfigError(f"--format {fmt} is binary: name a file with --output")
+    for option, path in (
+        ("--output", options.output),
+        ("--annotated", options.annotated),
+        ("--rejects", options.rejects),
+        ("--summary", options.summary),
+        ("--write-baseline", options.write_baseline),
+    ):
+        _check_target(option, path)
+    return OutputPlan(
+        options=options,
+        fmt=fmt,
+        annotated_format=tabular_format(options.annotated, "--annotated")
+        if options.annotated
+        else None,
+        rejects_format=tabular_format(options.rejects, "--rejects", default="csv")
+        if options.rejects
+        else None,
+        baseline=read_baseline(options.baseline) if options.baseline else None,
+        redactor=Redactor(options.redact_key) if options.redact_key is not None else None,
+    )
+
+
+def stream_setting(plan: OutputPlan, paths: Sequence[str], stream: bool | None) -> bool | None:
+    """The --stream setting to run with: outputs that list every line need an in-memory run.
+
+    Asked of a run that would stream (by option, or by its size), that is an error before any
+    work, naming --no-stream as the way to run it in memory anyway.
+    """
+    if not plan.needs_lines:
+        return stream
+    wanted = "--annotated" if plan.annotated_format else "--format junit"
+    if stream:
+        raise ConfigError(f"{wanted} lists every line, which a --stream run does not keep")
+    if stream is None and should_stream(discover(paths)[0]):
+        raise ConfigError(
+            f"{wanted} lists every line, and this input is large enough to be streamed;"
+            " pass --no-stream to check it in memory"
+        )
+    return False
+
+
+def _check_target(option: str, path: str | None) -> None:
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{option} {path}: is a directory")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"{option} {path}: directory {parent} does not exist")
+
+
+def _isatty(stream: IO[Any]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A run's findings as reported (after baseline and redaction), with its summary."""
+
+    findings: pd.DataFrame
+    summary: dict[str, Any]
+    status: int
+    started: float
+    """When the command started (perf_counter), for the summary's wall time."""
+
+
+def report_findings(
+    plan: OutputPlan,
+    result: RunResult,
+    catalog: Catalog,
+    ruleset: RuleSet,
+    started: float,
+) -> Reported:
+    """Apply the baseline (write one first if asked) and redaction; count; decide the exit."""
+    options = plan.options
+    findings = sort_findings(result.findings)
+    if options.write_baseline:
+        write_baseline(options.write_baseline, findings)
+    outcome = None
+    if plan.baseline is not None:
+        outcome = apply_baseline(
+            findings,
+            plan.baseline,
+            {r.id for r in ruleset.rules},
+            None
+            if result.lines is None
+            else result.lines.column("claim_id").unique().to_numpy(zero_copy_only=False),
+        )
+        findings = outcome.new
+    if plan.redactor is not None:
+        findings = plan.redactor.findings(findings)
+    status = exit_status(findings, options.fail_on, exit_zero=options.exit_zero)
+    summary = build_summary(result, catalog, ruleset, findings, hashes=bool(options.summary))
+    summary["fail_on"] = options.fail_on
+    summary["exit_status"] = status
+    summary["redacted"] = plan.redactor is not None
+    if outcome is not None:
+        summary["baseline"] = outcome.summary()
+    if options.write_baseline:
+        summary["baseline_written"] = {
+            "path": options.write_baseline,
+            "entries": int(result.findings["fingerprint"].nunique()),
+        }
+    summary["wall_seconds"] = round(time.perf_counter() - started, 3)
+    return Reported(findings, summary, status, started)
+
+
+def write_outputs(
+    plan: OutputPlan,
+    reported: Reported,
+    result: RunResult,
+    catalog: Catalog,
+    ruleset: RuleSet,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> None:
+    """Write the findings (or statistics), then the annotated lines, rejects and summary."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    options = plan.options
+    if options.statistics:
+        _write_statistics(plan, reported.findings, stdout)
+    else:
+        _write_findings(plan, reported, result, catalog, ruleset, stdout)
+    if plan.annotated_format and options.annotated:
+        table = annotated_table(result, reported.findings, plan.redactor)
+        _write_binary(options.annotated, plan.annotated_format, table, tabular.write_table)
+    if plan.rejects_format and options.rejects:
+        rejects = result.rejects
+        if plan.redactor is not None:
+            rejects = plan.redactor.rejects(rejects)
+        _write_binary(options.rejects, plan.rejects_format, rejects, tabular.write_table)
+    if options.summary:
+        reported.summary["wall_seconds"] = round(time.perf_counter() - reported.started, 3)
+        with atomic_text(options.summary, newline="\n") as out:
+            json.dump(reported.summary, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+    if not options.quiet:
+        _notes(plan, reported, stderr)
+
+
+def _write_binary(path: str, fmt: str, table: Any, writer: Callable) -> None:
+    with atomic_path(path) as temp:
+        writer(str(temp), table, fmt)
+
+
+def _write_statistics(plan: OutputPlan, findings: pd.DataFrame, stdout: IO[str]) -> None:
+    path = plan.options.output
+    if plan.fmt == "csv":
+        if path:
+            with atomic_path(path) as temp:
+                statistics.write_statistics_csv(str(temp), findings)
+        else:
+            stdout.flush()
+            statistics.write_statistics_csv(_binary(stdout), findings)
+        return
+    writer = (
+        statistics.write_statistics_json if plan.fmt == "json" else statistics.write_statistics_text
+    )
+    if path:
+        with atomic_text(path, newline="\n") as out:
+            writer(out, findings)
+    else:
+        writer(stdout, findings)
+
+
+def _binary(stream: IO[str]) -> Any:
+    """The byte stream under a text stream (stdout), flushed first."""
+    stream.flush()
+    return getattr(stream, "buffer", stream)
+
+
+def _write_findings(
+    plan: OutputPlan,
+    reported: Reported,
+    result: RunResult,
+    catalog: Catalog,
+    ruleset: RuleSet,
+    stdout: IO[str],
+) -> None:
+    fmt, path = plan.fmt, plan.options.output
+    findings, summary = reported.findings, reported.summary
+    if fmt in ("csv", "parquet"):
+        table = findings_table(findings)
+        if path:
+            _write_binary(path, fmt, table, tabular.write_table)
+        else:
+            tabular.write_table(_binary(stdout), table, fmt)
+        return
+
+    def emit(out: IO[str], terminal: bool) -> None:
+        if fmt == "json":
+            jsonout.write_json(out, findings, summary)
+        elif fmt == "jsonl":
+            jsonout.write_jsonl(out, findings)
+        elif fmt == "sarif":
+            sarif.write_sarif(out, sarif.sarif_log(findings, result, catalog, ruleset, summary))
+        elif fmt == "junit":
+            junit.junit_xml(findings, result, summary, out)
+        elif fmt == "github":
+            github.write_github(out, findings)
+        else:
+            console = make_console(out, color=None if terminal else False)
+            render_table(console, findings, summary)
+
+    if path:
+        with atomic_text(path, newline="\n") as out:
+            emit(out, terminal=False)
+    else:
+        emit(stdout, terminal=_isatty(stdout))
+
+
+def _notes(plan: OutputPlan, reported: Reported, stderr: IO[str]) -> None:
+    """What an operator should know that the chosen output may not show (to stderr)."""
+    summary = reported.summary
+    written = summary.get("baseline_written")
+    if written:
+        stderr.write(
+            f"igrt-edits: wrote baseline {written['path']} ({written['entries']} findings)\n"
+        )
+    baseline = summary.get("baseline")
+    shows_baseline = plan.fmt == "table" and plan.options.output is None
+    if baseline and baseline["stale"] and not shows_baseline:
+        stderr.write(
+            f"igrt-edits: {baseline['stale']} baseline entries in {baseline['path']} no longer"
+            " occur (stale):\n"
+        )
+        for entry in baseline["stale_entries"][:10]:
+            stderr.write(f"  {entry}\n")
+        if baseline["stale"] > 10:
+            stderr.write(f"  and {baseline['stale'] - 10} more (see the summary)\n")
+    if plan.fmt == "sarif" and summary["findings"] > sarif.GITHUB_RESULT_LIMIT:
+        stderr.write(
+            f"igrt-edits: {summary['findings']} SARIF results; GitHub code scanning processes"
+            f" at most {sarif.GITHUB_RESULT_LIMIT} per run (narrow the run or use a baseline)\n"
+        )
