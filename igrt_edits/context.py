@@ -50,29 +50,39 @@ def _classify(array: pa.Array | pa.ChunkedArray, fn) -> np.ndarray:
     return spread(encoded, np.asarray(per_value), fn(np.array([""], dtype=object))[0])
 
 
+def _setting_table() -> np.ndarray:
+    """Setting by (claim type 0-2, has bill type, bill type 012x-014x, has place of service)."""
+    table = np.zeros((3, 2, 2, 2), dtype=np.int8)
+    for claim_type, has_bill, opps_bill, has_pos in np.ndindex(table.shape):
+        institutional = claim_type == 2 or (claim_type == 0 and has_bill)
+        professional = claim_type == 1 or (claim_type == 0 and not has_bill and has_pos)
+        if institutional:
+            table[claim_type, has_bill, opps_bill, has_pos] = _OPPS if opps_bill else _OTHER
+        elif professional:
+            table[claim_type, has_bill, opps_bill, has_pos] = _MPFS
+    return table
+
+
+SETTING_BY_CLAIM = _setting_table()
+
+
 def derive_setting(lines: pa.Table) -> np.ndarray:
-    """Setting code per line: 0 unknown, 1 OPPS, 2 MPFS, 3 OTHER."""
+    """Setting code per line: 0 unknown, 1 OPPS, 2 MPFS, 3 OTHER (see SETTING_BY_CLAIM)."""
+    named = {"OPPS": _OPPS, "MPFS": _MPFS, "OTHER": _OTHER}
     given = _classify(
-        lines.column("setting"),
-        lambda v: np.select(
-            [v == "OPPS", v == "MPFS", v == "OTHER"], [_OPPS, _MPFS, _OTHER], _UNKNOWN
-        ),
+        lines.column("setting"), lambda v: np.array([named.get(x, 0) for x in v], np.int8)
     )
+    kinds = {"professional": 1, "institutional": 2}
     claim_type = _classify(
-        lines.column("claim_type"),
-        lambda v: np.select([v == "professional", v == "institutional"], [1, 2], 0),
+        lines.column("claim_type"), lambda v: np.array([kinds.get(x, 0) for x in v], np.int8)
     )
-    has_bill = _classify(lines.column("bill_type"), lambda v: v != "")
-    opps_bill = _classify(
-        lines.column("bill_type"), lambda v: np.isin(np.array([x[:3] for x in v]), OPPS_BILL_TYPES)
+    bill = _classify(  # 0 none, 1 present, 3 present and an OPPS bill type
+        lines.column("bill_type"),
+        lambda v: np.array([(x != "") + 2 * (x[:3] in OPPS_BILL_TYPES) for x in v], np.int8),
     )
     has_pos = _classify(lines.column("place_of_service"), lambda v: v != "")
-    institutional = (claim_type == 2) | ((claim_type == 0) & has_bill)
-    professional = (claim_type == 1) | ((claim_type == 0) & ~has_bill & has_pos)
-    derived = np.where(
-        institutional, np.where(opps_bill, _OPPS, _OTHER), np.where(professional, _MPFS, _UNKNOWN)
-    )
-    return np.where(given != _UNKNOWN, given, derived).astype(np.int8)
+    derived = SETTING_BY_CLAIM[claim_type, bill & 1, bill >> 1, has_pos.astype(np.int8)]
+    return np.where(given != _UNKNOWN, given, derived)
 
 
 def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions) -> np.ndarray:

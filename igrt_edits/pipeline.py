@@ -28,7 +28,7 @@ from igrt_edits.context import (
 from igrt_edits.engine import RuleSet, find_issues
 from igrt_edits.errors import RejectRateError
 from igrt_edits.grouping import block_key
-from igrt_edits.lines import ENGINE_COLUMNS, patient_day_key
+from igrt_edits.lines import ENGINE_COLUMNS, Factor, patient_day_key
 from igrt_edits.normalize import (
     DIAGNOSIS_SPLIT,
     REJECT_SCHEMA,
@@ -306,12 +306,17 @@ def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:
     """Sum of charge_amount over distinct flagged lines (missing charges count as 0)."""
     if not len(findings):
         return 0.0
-    flagged = findings[["source_file", "source_row"]].drop_duplicates()
-    lines = frame[["source_file", "source_row", "charge_amount"]].astype(
-        {"source_file": object, "source_row": np.int64, "charge_amount": float}
-    )
-    charges = lines.merge(flagged.astype({"source_file": object, "source_row": np.int64}))
-    return float(np.nansum(charges["charge_amount"].to_numpy(dtype=float)))
+    files = Factor.of(frame["source_file"])
+    rows = frame["source_row"].to_numpy(dtype=np.int64)
+    charges = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)
+    total = 0.0
+    for index, name in enumerate(files.values):  # one pass per input file
+        flagged = findings.loc[findings["source_file"] == name, "source_row"].to_numpy(np.int64)
+        if len(flagged):
+            marked = np.zeros(max(int(rows.max()), int(flagged.max())) + 1, dtype=bool)
+            marked[flagged] = True
+            total += float(np.nansum(charges[(files.ids == index) & marked[rows]]))
+    return total
 
 
 def sort_rejects(rejects: pa.Table) -> pa.Table:
@@ -443,7 +448,8 @@ def engine_frame(
         ]
         & checked
     )
-    keep = relevant | (_context_carriers(table, keys, relevant) & checked)
+    day = patient_day_key(keys.patient, _days(table))
+    keep = relevant | (_context_carriers(table, keys.claim, day, relevant) & checked)
     needed = [
         n
         for n in table.column_names
@@ -472,7 +478,7 @@ def engine_frame(
         ),
         "source_row": subset.column("_row"),
         "_claim_key": pa.array(keys.claim[keep]),
-        "_day_key": pa.array(patient_day_key(keys.patient[keep], _days(subset))),
+        "_day_key": pa.array(day[keep]),
     }
     columns["charge_amount"] = subset.column("charge_amount")
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]
@@ -483,7 +489,9 @@ def _days(table: pa.Table) -> np.ndarray:
     return np.asarray(single_chunk(table.column("service_date")).cast(pa.int32()), np.int64)
 
 
-def _context_carriers(table: pa.Table, keys: Keys, relevant: np.ndarray) -> np.ndarray:
+def _context_carriers(
+    table: pa.Table, claim: np.ndarray, day: np.ndarray, relevant: np.ndarray
+) -> np.ndarray:
     """Lines with diagnoses in a claim, or tags on a patient-day, that has a relevant line."""
     carriers = np.zeros(len(relevant), dtype=bool)
     if not relevant.any():
@@ -492,18 +500,12 @@ def _context_carriers(table: pa.Table, keys: Keys, relevant: np.ndarray) -> np.n
     has_dx = np.zeros(len(relevant), dtype=bool)
     for name in dx_columns:
         has_dx |= np.asarray(single_chunk(table.column(name)).is_valid())
-    if has_dx.any():
-        in_claim = np.zeros(len(keys.claims), dtype=bool)
-        in_claim[keys.claim[relevant]] = True
-        carriers |= has_dx & in_claim[keys.claim]
     tags = np.asarray(single_chunk(table.column("treatment_indicators")).is_valid())
-    if tags.any():
-        near = np.flatnonzero(relevant | tags)  # only these lines need a patient-day key
-        dates = single_chunk(table.column("service_date")).take(pa.array(near))
-        day = patient_day_key(keys.patient[near], np.asarray(dates.cast(pa.int32()), np.int64))
-        on_day = np.zeros(day.max() + 1, dtype=bool)
-        on_day[day[relevant[near]]] = True
-        carriers[near] |= tags[near] & on_day[day]
+    for key, carries in ((claim, has_dx), (day, tags)):
+        if carries.any():
+            wanted = np.zeros(int(key.max()) + 1, dtype=bool)
+            wanted[key[relevant]] = True
+            carriers |= carries & wanted[key]
     return carriers
 
 
