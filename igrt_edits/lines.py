@@ -7,6 +7,7 @@ shared by every rule that asks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -117,6 +118,7 @@ class Lines:
         self.frame = frame.reset_index(drop=True)
         self.n = len(self.frame)
         self._class_cache: dict[str, np.ndarray] = {}
+        self._scope_cache: dict[tuple[str, str], np.ndarray] = {}
 
     def _factor(self, column: str) -> Factor:
         return Factor.of(self.frame[column])
@@ -239,31 +241,50 @@ class Lines:
     def has_modifier(self, modifier: str) -> np.ndarray:
         return self.modifiers.map(lambda value: modifier in value.split(","))
 
-    def any_in_scope(self, scope: str, mask: np.ndarray) -> np.ndarray:
-        """For each line: does its scope (patient-day, claim, or either) hold a line in `mask`?"""
+    def present(self, scope: str, mask: np.ndarray, name: str) -> np.ndarray:
+        """Per key of `scope`: does it hold a line in `mask`? Cached under `name`."""
+        cached = self._scope_cache.get((scope, name))
+        if cached is None:
+            key = self.key(scope)
+            cached = np.zeros(int(key.max()) + 1 if self.n else 0, dtype=bool)
+            cached[key[mask]] = True
+            self._scope_cache[(scope, name)] = cached
+        return cached
+
+    def classes_mask(self, classes: Sequence[LineClass]) -> np.ndarray:
+        """Lines of any of `classes`."""
+        mask = np.zeros(self.n, dtype=bool)
+        for line_class in classes:
+            mask |= self.member(line_class)
+        return mask
+
+    def has(self, scope: str, classes: Sequence[LineClass], rows: np.ndarray) -> np.ndarray:
+        """For each of `rows`: does its scope (patient-day, claim, or either) hold such a line?"""
         if scope == "claim_or_patient_day":
-            return self.any_in_scope("claim", mask) | self.any_in_scope("patient_day", mask)
-        key = self.key(scope)
-        present = np.zeros(key.max() + 1 if self.n else 0, dtype=bool)
-        present[key[mask]] = True
-        return present[key]
+            return self.has("claim", classes, rows) | self.has("patient_day", classes, rows)
+        name = "|".join(c.name for c in classes)
+        present = self.present(scope, self.classes_mask(classes), name)
+        return present[self.key(scope)[rows]]
 
     def pairs_in_scope(
-        self, scope: str, flagged: np.ndarray, related: np.ndarray
+        self, scope: str, rows: np.ndarray, related: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(flagged line, related line) position pairs sharing a scope, a line never with itself."""
+        """(flagged line, related line) position pairs sharing a scope, a line never with itself.
+
+        `rows` are the flagged lines' positions; `related` is a mask of candidate lines.
+        """
         if scope == "claim_or_patient_day":
-            a = self.pairs_in_scope("claim", flagged, related)
-            b = self.pairs_in_scope("patient_day", flagged, related)
+            a = self.pairs_in_scope("claim", rows, related)
+            b = self.pairs_in_scope("patient_day", rows, related)
             both = pd.DataFrame(
                 {"f": np.concatenate([a[0], b[0]]), "r": np.concatenate([a[1], b[1]])}
             ).drop_duplicates()
             return both["f"].to_numpy(), both["r"].to_numpy()
         key = self.key(scope)
-        wanted = np.zeros(key.max() + 1 if self.n else 0, dtype=bool)
-        wanted[key[flagged]] = True
+        wanted = np.zeros(int(key.max()) + 1 if self.n else 0, dtype=bool)
+        wanted[key[rows]] = True
         related = related & wanted[key]  # only lines that share a scope with a flagged line
-        left = pd.DataFrame({"k": key[flagged], "f": np.flatnonzero(flagged)})
+        left = pd.DataFrame({"k": key[rows], "f": rows})
         right = pd.DataFrame({"k": key[related], "r": np.flatnonzero(related)})
         pairs = left.merge(right, on="k")
         pairs = pairs[pairs["f"] != pairs["r"]]

@@ -84,6 +84,10 @@ class Target:
             mask &= self.window.contains(lines.days)
         return mask
 
+    def rows(self, lines: Lines) -> np.ndarray:
+        """Positions of the lines the rule may flag."""
+        return np.flatnonzero(self.mask(lines))
+
     def describe(self) -> str:
         parts = [f"codes in {self.line_class.name}"]
         if self.components is not None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from igrt_edits.catalog import CatalogData, LineClass
 from igrt_edits.kinds.base import Kind, RunOptions, Target
 from igrt_edits.lines import SCOPES, Hits, Lines
@@ -46,18 +44,13 @@ class CoOccurrence(Kind):
         return cls(target, scope, when_any, when_none)
 
     def find(self, lines: Lines, options: RunOptions) -> Hits:
-        flagged = self.target.mask(lines)
-        related = np.zeros(lines.n, dtype=bool)
-        for line_class in self.when_any:
-            related |= lines.member(line_class)
+        rows = self.target.rows(lines)
         if self.when_any:
-            flagged &= lines.any_in_scope(self.scope, related)
+            rows = rows[lines.has(self.scope, self.when_any, rows)]
         for line_class in self.when_none:
-            flagged &= ~lines.any_in_scope(self.scope, lines.member(line_class))
-        rows = np.flatnonzero(flagged)
-        return Hits(
-            rows=rows, fields={}, related=lines.pairs_in_scope(self.scope, flagged, related)
-        )
+            rows = rows[~lines.has(self.scope, (line_class,), rows)]
+        related = lines.classes_mask(self.when_any)
+        return Hits(rows=rows, fields={}, related=lines.pairs_in_scope(self.scope, rows, related))
 
     def describe(self) -> list[str]:
         scope = self.scope.replace("_", "-").replace("-or-", " or ")

@@ -53,7 +53,7 @@ class DistinctCount(Kind):
         return Hits(
             rows=flagged,
             fields={"distinct_codes": join_per_group(days, lines.code.text(flagged), days)},
-            related=lines.pairs_in_scope("patient_day", flag_mask, flag_mask),
+            related=lines.pairs_in_scope("patient_day", flagged, flag_mask),
         )
 
     def describe(self) -> list[str]:

@@ -53,14 +53,12 @@ class Indication(Kind):
         return cls(target, when_any, when_none, outcome, catalog.indications)
 
     def find(self, lines: Lines, options: RunOptions) -> Hits:
-        related = np.zeros(lines.n, dtype=bool)
-        for line_class in self.when_any:
-            related |= lines.member(line_class)
-        flagged = self.target.mask(lines) & lines.any_in_scope("patient_day", related)
+        rows = self.target.rows(lines)
+        rows = rows[lines.has("patient_day", self.when_any, rows)]
         for line_class in self.when_none:
-            flagged &= ~lines.any_in_scope("patient_day", lines.member(line_class))
-        flagged &= lines.any_in_scope("claim", lines.diagnosis_known)
-        rows = np.flatnonzero(flagged)
+            rows = rows[~lines.has("patient_day", (line_class,), rows)]
+        known = lines.present("claim", lines.diagnosis_known, "diagnosis_known")
+        rows = rows[known[lines.claim[rows]]]
         if not len(rows):
             return Hits.empty()
         table = self.table.enabled(options.enabled_indications)
@@ -73,12 +71,11 @@ class Indication(Kind):
             keep = (bits != 0) & ((bits & table.unconditional_mask) == 0) & ~satisfied
             needs = table.describe_needs(bits)
         rows, needs = rows[keep], needs[keep]
-        flag_mask = np.zeros(lines.n, dtype=bool)
-        flag_mask[rows] = True
+        related = lines.classes_mask(self.when_any)
         return Hits(
             rows=rows,
             fields={"diagnoses": _claim_diagnoses(lines, rows), "needs": needs},
-            related=lines.pairs_in_scope("patient_day", flag_mask, related),
+            related=lines.pairs_in_scope("patient_day", rows, related),
         )
 
     def describe(self) -> list[str]:
