@@ -70,3 +70,13 @@ def block_key(group: np.ndarray, value: np.ndarray, limit: int) -> np.ndarray | 
         return None
     start = np.cumsum(span) - span
     return start[group] + (value - first[group])
+
+
+def compact_ids(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Keys renumbered 0..n-1 in key order (n = distinct keys), by a scatter, not a hash."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), 0
+    present = np.zeros(int(keys.max()) + 1, dtype=bool)
+    present[keys] = True
+    rank = np.cumsum(present) - 1
+    return rank[keys], int(rank[-1]) + 1

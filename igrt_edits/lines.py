@@ -238,8 +238,10 @@ class Lines:
             self._class_cache[line_class.name] = cached
         return cached
 
-    def has_modifier(self, modifier: str) -> np.ndarray:
-        return self.modifiers.map(lambda value: modifier in value.split(","))
+    def has_modifier(self, modifier: str, rows: np.ndarray) -> np.ndarray:
+        """For each of `rows`: does the line carry `modifier`?"""
+        per_value = np.array([modifier in v.split(",") for v in self.modifiers.values], bool)
+        return np.append(per_value, False)[self.modifiers.ids[rows]]
 
     def present(self, scope: str, mask: np.ndarray, name: str) -> np.ndarray:
         """Per key of `scope`: does it hold a line in `mask`? Cached under `name`."""

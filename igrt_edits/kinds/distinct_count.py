@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from igrt_edits.catalog import CatalogData, LineClass
-from igrt_edits.grouping import join_per_group
+from igrt_edits.grouping import compact_ids, join_per_group
 from igrt_edits.kinds.base import Kind, RunOptions, Target
 from igrt_edits.lines import Hits, Lines
 from igrt_edits.tomlio import Table
@@ -38,21 +37,21 @@ class DistinctCount(Kind):
         return cls(Target.parse(rule, catalog), minimum)
 
     def find(self, lines: Lines, options: RunOptions) -> Hits:
-        mask = self.target.mask(lines)
-        if not mask.any():
+        rows = self.target.rows(lines)
+        if not len(rows):
             return Hits.empty()
-        rows = np.flatnonzero(mask)
-        day, code = lines.day[rows], lines.code.ids[rows]
-        width = len(lines.code.values) + 1
-        pairs = pd.unique(day * width + code + 1)  # distinct (day, code)
-        counts = np.bincount(pairs // width, minlength=int(lines.day.max()) + 1)
+        day, days = compact_ids(lines.day[rows])
+        code, codes = compact_ids(lines.code.ids[rows] + 1)
+        present = np.zeros(days * codes, dtype=bool)  # (day, code) pairs that occur
+        present[day * codes + code] = True
+        counts = present.reshape(days, codes).sum(axis=1)
         flagged = rows[counts[day] >= self.min_distinct]
         flag_mask = np.zeros(lines.n, dtype=bool)
         flag_mask[flagged] = True
-        days = lines.day[flagged]
+        keys = lines.day[flagged]
         return Hits(
             rows=flagged,
-            fields={"distinct_codes": join_per_group(days, lines.code.text(flagged), days)},
+            fields={"distinct_codes": join_per_group(keys, lines.code.text(flagged), keys)},
             related=lines.pairs_in_scope("patient_day", flagged, flag_mask),
         )
 

@@ -54,22 +54,28 @@ class ModifierCheck(Kind):
         return cls(tuple(checks))
 
     def find(self, lines: Lines, options: RunOptions) -> Hits:
-        which = np.full(lines.n, -1, dtype=np.int64)
-        modifier = np.full(lines.n, "", dtype=object)
+        taken = np.zeros(lines.n, dtype=bool)  # the first failing check speaks for a line
+        found, which, modifier = [], [], []
         for index, check in enumerate(self.checks):
-            applies = lines.member(check.line_class) & check.window.contains(lines.days)
-            applies &= which < 0  # the first failing check speaks for a line
-            for mod in check.forbid:
-                hit = applies & lines.has_modifier(mod) & (which < 0)
-                which[hit], modifier[hit] = index, mod
-            for mod in check.require:
-                hit = applies & ~lines.has_modifier(mod) & (which < 0)
-                which[hit], modifier[hit] = index, mod
-        rows = np.flatnonzero(which >= 0)
-        none = np.zeros(0, dtype=np.int64)
+            rows = np.flatnonzero(lines.member(check.line_class))
+            rows = rows[check.window.contains(lines.days[rows]) & ~taken[rows]]
+            wanted = [(mod, True) for mod in check.forbid] + [(m, False) for m in check.require]
+            for mod, present in wanted:
+                hit = rows[lines.has_modifier(mod, rows) == present]
+                hit = hit[~taken[hit]]
+                taken[hit] = True
+                found.append(hit)
+                which.append(np.full(len(hit), index))
+                modifier.append(np.full(len(hit), mod, dtype=object))
+        rows, which, modifier = (np.concatenate(x) for x in (found, which, modifier))
+        order = np.argsort(rows, kind="stable")
         templates = np.array([c.message for c in self.checks], dtype=object)
+        none = np.zeros(0, dtype=np.int64)
         return Hits(
-            rows, {"modifier": modifier[rows]}, (none, none), template=templates[which[rows]]
+            rows[order],
+            {"modifier": modifier[order]},
+            (none, none),
+            template=templates[which[order]],
         )
 
     def describe(self) -> list[str]:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from igrt_edits.catalog import CatalogData, LineClass
+from igrt_edits.grouping import compact_ids
 from igrt_edits.kinds.base import Kind, RunOptions, Target
 from igrt_edits.lines import Hits, Lines
 from igrt_edits.tomlio import Table
@@ -37,22 +38,18 @@ class UnitsSum(Kind):
         return cls(Target.parse(rule, catalog), float(limit))
 
     def find(self, lines: Lines, options: RunOptions) -> Hits:
-        mask = self.target.mask(lines)
-        if not mask.any():
+        rows = self.target.rows(lines)
+        if not len(rows):
             return Hits.empty()
-        rows = np.flatnonzero(mask)
+        day, _ = compact_ids(lines.day[rows])
+        code, codes = compact_ids(lines.code.ids[rows] + 1)
         professional = lines.component.isin({"PC"})[rows]
-        codes = len(lines.code.values) + 1
-        key = (lines.day[rows] * codes + lines.code.ids[rows] + 1) * 2 + professional
-        group = pd.factorize(key)[0]
+        group = (day * codes + code) * 2 + professional
         totals = np.bincount(group, weights=lines.units[rows])
         over = totals[group] > self.max_units
-        flagged = rows[over]
-        group_of = np.full(lines.n, -1, dtype=np.int64)
-        group_of[rows] = group
-        related = _same_group(group_of, flagged)
-        total_text = np.char.mod("%g", totals[group[over]]).astype(object)
-        return Hits(rows=flagged, fields={"units_total": total_text}, related=related)
+        flagged, group = rows[over], group[over]
+        text = np.char.mod("%g", totals[group]).astype(object)
+        return Hits(rows=flagged, fields={"units_total": text}, related=_same_group(group, flagged))
 
     def describe(self) -> list[str]:
         return [
@@ -65,10 +62,10 @@ class UnitsSum(Kind):
         return [self.target.line_class]
 
 
-def _same_group(group_of: np.ndarray, flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    members = np.flatnonzero(group_of >= 0)
-    left = pd.DataFrame({"g": group_of[flagged], "f": flagged})
-    right = pd.DataFrame({"g": group_of[members], "r": members})
-    pairs = left.merge(right, on="g")
+def _same_group(group: np.ndarray, flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(line, other line) pairs of flagged lines in one group (all lines of an over-limit
+    group are flagged, so the pairs never leave the flagged set)."""
+    frame = pd.DataFrame({"g": group, "f": flagged})
+    pairs = frame.merge(frame.rename(columns={"f": "r"}), on="g")
     pairs = pairs[pairs["f"] != pairs["r"]]
     return pairs["f"].to_numpy(), pairs["r"].to_numpy()
