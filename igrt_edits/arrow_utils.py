@@ -72,3 +72,48 @@ def single_chunk(column: pa.ChunkedArray | pa.Array) -> pa.Array:
             indices = pa.concat_arrays([c.indices for c in column.chunks])
             return pa.DictionaryArray.from_arrays(indices, dictionary)
     return column.combine_chunks()
+
+
+def combine_batches(batches: list[pa.Table]) -> pa.Table:
+    """One table of single-chunk columns from batch tables, emptying `batches` as it goes.
+
+    Dictionary columns get one dictionary for all batches. Each column is built and then
+    dropped from the batches, so memory holds at most one column twice.
+    """
+    names = list(dict.fromkeys(name for batch in batches for name in batch.column_names))
+    rows = [batch.num_rows for batch in batches]
+    columns = {}
+    for name in names:
+        parts = [batch.column(name) if name in batch.column_names else None for batch in batches]
+        columns[name] = _combine_column(parts, rows)
+        batches[:] = [b.drop_columns([name]) if name in b.column_names else b for b in batches]
+    batches.clear()
+    return pa.table(columns)
+
+
+def _combine_column(parts: list[pa.ChunkedArray | None], rows: list[int]) -> pa.Array:
+    types = {p.type for p in parts if p is not None}
+    kind = types.pop() if len(types) == 1 else pa.large_string()
+    chunks = []
+    for part, count in zip(parts, rows, strict=True):
+        if part is None:
+            chunks.append(pa.nulls(count, kind))
+        else:
+            chunks.extend(c if c.type == kind else c.cast(kind) for c in part.chunks)
+    if not pa.types.is_dictionary(kind):
+        return pa.concat_arrays(chunks) if chunks else pa.array([], kind)
+    return _unify(chunks, kind)
+
+
+def _unify(chunks: list[pa.DictionaryArray], kind: pa.DataType) -> pa.DictionaryArray:
+    """Dictionary chunks re-coded against one dictionary, as a single array."""
+    if not chunks:
+        return pa.array([], kind)
+    everything = pa.concat_arrays([c.dictionary for c in chunks])
+    encoded = pc.dictionary_encode(everything)
+    start, indices = 0, []
+    for chunk in chunks:
+        mapping = encoded.indices.slice(start, len(chunk.dictionary))
+        indices.append(mapping.take(chunk.indices))
+        start += len(chunk.dictionary)
+    return pa.DictionaryArray.from_arrays(pa.concat_arrays(indices), encoded.dictionary)

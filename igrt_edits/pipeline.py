@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, single_chunk
+from igrt_edits.arrow_utils import as_dictionary, combine_batches, single_chunk
 from igrt_edits.context import (
     COMPONENT_NAMES,
     SCHEME_NAMES,
@@ -214,12 +214,9 @@ def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) ->
         plan_all(files, load), lambda part: lines.append(part.lines), progress
     )
     names = [s.path for s in summaries]
-    table = pa.concat_tables(lines, promote_options="permissive").unify_dictionaries()
-    del lines[:]  # the concatenated table now holds the lines
     progress("check", 0, 1)
-    checked = check_lines(table, names, has_diagnosis, ruleset, context, keep_lines=load.keep_lines)
+    checked = check_lines(lines, names, has_diagnosis, ruleset, context, keep_lines=load.keep_lines)
     progress("check", 1, 1)
-    del table
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
     check_reject_rate(summaries, max_reject_rate)
@@ -261,22 +258,27 @@ class Checked:
 
 
 def check_lines(
-    table: pa.Table,
+    batches: list[pa.Table],
     file_names: list[str],
     has_diagnosis: list[bool],
     ruleset: RuleSet,
     context: ContextOptions,
-    mixed_claims: np.ndarray | None = None,
+    mixed_claims: Callable[[pa.Array], np.ndarray] | None = None,
     keep_lines: bool = True,
 ) -> Checked:
     """Check normalized lines that hold whole patients: conflicts, context, scope, rules.
 
-    `mixed_claims` marks, per distinct claim id of `table`, claims known (from elsewhere in a
+    The lines come as normalized batches, which are combined (and the list emptied, so the
+    batches can be freed as the combined table is built).
+
+    `mixed_claims`, given the distinct claim ids, marks those known (from elsewhere in a
     streamed run) to appear under another patient too. Without `keep_lines` the lines are
     let go before the rules run, which lowers peak memory.
     """
+    table = combine_batches(batches)
     keys = Keys.of(table)
-    conflict, conflicts = reject_conflicts(table, keys, file_names, mixed_claims)
+    mixed = mixed_claims(keys.claims) if mixed_claims is not None else None
+    conflict, conflicts = reject_conflicts(table, keys, file_names, mixed)
     table = with_context(table, context, has_diagnosis)
     checked = np.asarray(single_chunk(table.column("_in_scope"))) & ~conflict
     status = np.where(conflict, 2, np.where(checked, 0, 1))

@@ -105,10 +105,14 @@ def lint_streamed(
         merged = Merged(len(names))
         for done, table in enumerate(spill.partitions()):
             tell("check", done, count)
-            claims = as_dictionary(single_chunk(table.column("claim_id"))).dictionary
-            mixed_here = _is_mixed(claims, mixed)
             checked = check_lines(
-                table, names, has_diagnosis, ruleset, context, mixed_here, keep_lines=False
+                [table],
+                names,
+                has_diagnosis,
+                ruleset,
+                context,
+                lambda claims: _is_mixed(claims, mixed),
+                keep_lines=False,
             )
             merged.add(checked)
         tell("check", count, count)
@@ -205,7 +209,7 @@ class Spill:
             table = self._read(f"lines-{i}.arrow")
             (self.directory / f"lines-{i}.arrow").unlink()
             if table.num_rows:
-                yield table.unify_dictionaries()
+                yield table
 
     def _read(self, name: str) -> pa.Table:
         with pa.memory_map(str(self.directory / name)) as source:
