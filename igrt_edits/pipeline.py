@@ -297,6 +297,11 @@ def check_lines(
         claims=_distinct(keys.claim[checked]),
         charges_flagged=0.0,
     )
+    if not keep_lines:  # what the rules do not read can go now
+        wanted = set(ENGINE_COLUMNS) | {"charge_amount", "_file", "_row"}
+        table = table.select(
+            [n for n in table.column_names if n in wanted or n.startswith("diagnosis_codes.")]
+        )
     frame = engine_frame(table, keys, checked, ruleset, file_names)
     del table, keys, file_index  # the rules need only the engine's frame
     counted.findings = find_issues(frame, ruleset)
