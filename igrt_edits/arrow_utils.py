@@ -30,11 +30,20 @@ def map_values(array: pa.DictionaryArray, fn: Callable[[pa.Array], pa.Array]) ->
     line indices are kept as they are instead of being rewritten.
     """
     results = fn(array.dictionary)
-    if results.null_count == 0 and pc.count_distinct(results).as_py() == len(results):
+    if results.null_count == 0 and _unchanged(results, array.dictionary):
         return pa.DictionaryArray.from_arrays(array.indices, results)
     mapped = pc.dictionary_encode(results, null_encoding="mask")
     indices = mapped.indices.take(array.indices)
     return pa.DictionaryArray.from_arrays(indices, mapped.dictionary)
+
+
+def _unchanged(results: pa.Array, values: pa.Array) -> bool:
+    """Whether `fn` left every distinct value as it was (then they are still distinct)."""
+    if values.null_count or len(results) != len(values):
+        return False
+    if not results.type.equals(values.type):
+        values = values.cast(results.type)
+    return bool(pc.all(pc.equal(results, values)).as_py() is not False)
 
 
 def spread(array: pa.DictionaryArray, per_value: np.ndarray, null_value) -> np.ndarray:
@@ -109,11 +118,18 @@ def _unify(chunks: list[pa.DictionaryArray], kind: pa.DataType) -> pa.Dictionary
     """Dictionary chunks re-coded against one dictionary, as a single array."""
     if not chunks:
         return pa.array([], kind)
+    first = chunks[0].dictionary
+    if all(c.dictionary.equals(first) for c in chunks[1:]):  # one dictionary already
+        return pa.DictionaryArray.from_arrays(pa.concat_arrays([c.indices for c in chunks]), first)
     everything = pa.concat_arrays([c.dictionary for c in chunks])
     encoded = pc.dictionary_encode(everything)
+    mapping = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int32)
     start, indices = 0, []
     for chunk in chunks:
-        mapping = encoded.indices.slice(start, len(chunk.dictionary))
-        indices.append(mapping.take(chunk.indices))
+        local = mapping[start : start + len(chunk.dictionary)]
+        codes = np.asarray(pc.fill_null(chunk.indices, 0), dtype=np.int64)
+        remapped = local[codes] if len(local) else np.zeros(len(codes), np.int32)
+        missing = ~np.asarray(chunk.indices.is_valid()) | (remapped < 0)
+        indices.append(pa.array(remapped, pa.int32(), mask=missing if missing.any() else None))
         start += len(chunk.dictionary)
     return pa.DictionaryArray.from_arrays(pa.concat_arrays(indices), encoded.dictionary)

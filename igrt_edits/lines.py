@@ -58,6 +58,7 @@ class Factor:
     def __init__(self, ids: np.ndarray, dictionary: pa.Array) -> None:
         self.ids = ids
         self.dictionary = dictionary
+        self._isin: dict[frozenset[str], np.ndarray] = {}
 
     @staticmethod
     def of(series: pd.Series) -> Factor:
@@ -86,8 +87,13 @@ class Factor:
         return table[self.ids]
 
     def isin(self, wanted: frozenset[str] | set[str]) -> np.ndarray:
-        hit = np.fromiter((v in wanted for v in self.values), dtype=bool, count=len(self.values))
-        return self.lookup(hit, "" in wanted)
+        """Lines whose value is in `wanted` (cached per set: rules ask the same questions)."""
+        key = frozenset(wanted)
+        cached = self._isin.get(key)
+        if cached is None:
+            hit = np.fromiter((v in key for v in self.values), dtype=bool, count=len(self.values))
+            cached = self._isin[key] = self.lookup(hit, "" in key)
+        return cached
 
     def map(self, fn) -> np.ndarray:
         """fn(value) per distinct value, spread to lines (missing lines get fn(''))."""
