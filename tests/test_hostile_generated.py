@@ -1,0 +1,71 @@
+"""Bad inputs too big, or too environment-specific, to commit: built at test time.
+
+The committed corpus is tests/corpus/ (see test_hostile_corpus.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from igrt_edits.config import Config
+from igrt_edits.runner import run_check
+
+HEADER = (
+    "claim_id,line_number,patient_id,service_date,procedure_code,modifiers,units,"
+    "diagnosis_codes,claim_type,bill_type,patient_name"
+)
+
+
+def line(claim: str, number: int | str, code: str, dos: str = "2020-03-02", **values) -> str:
+    """One CSV row of HEADER: an OPPS line of patient M1001 unless told otherwise."""
+    row = {
+        "patient_id": "M1001",
+        "modifiers": "",
+        "units": "1",
+        "diagnosis_codes": "C61",
+        "patient_name": "Ann Lee",
+        **values,
+    }
+    return (
+        f"{claim},{number},{row['patient_id']},{dos},{code},{row['modifiers']},{row['units']},"
+        f"{row['diagnosis_codes']},institutional,0131,{row['patient_name']}"
+    )
+
+
+def write(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def accounting(result) -> dict[str, int]:
+    totals = result.totals()
+    assert totals["rows_read"] == (
+        totals["rows_checked"] + totals["rows_rejected"] + totals["rows_out_of_scope"]
+    )
+    return totals
+
+
+def findings(result) -> set[tuple[str, str, int]]:
+    frame = result.findings
+    return set(zip(frame["rule_id"], frame["claim_id"], frame["line_number"], strict=True))
+
+
+def test_every_row_rejected_still_finishes(tmp_path: Path) -> None:
+    """No line left to check (all rejected) is an empty run, not a crash."""
+    path = write(tmp_path / "all_bad.csv", [line("H1", 1, "77412", dos="2019-02-30")])
+    _, _, result = run_check([str(path)], Config())
+    assert accounting(result)["rows_rejected"] == 1
+    assert result.findings.empty
+
+
+def test_header_only_next_to_a_real_extract(tmp_path: Path) -> None:
+    empty = write(tmp_path / "empty_day.csv", [])
+    real = write(tmp_path / "claims.csv", [line("H1", 1, "77387")])
+    _, _, result = run_check([str(empty), str(real)], Config())
+    assert accounting(result) == {
+        "rows_read": 1,
+        "rows_checked": 1,
+        "rows_rejected": 0,
+        "rows_out_of_scope": 0,
+    }
+    assert findings(result) == {("IGRT012", "H1", 1)}
