@@ -500,11 +500,7 @@ def _number(
     if array is None:
         return pa.array(np.full(rows, fallback))
     value_type = _value_type(array)
-    if (
-        pa.types.is_integer(value_type)
-        or pa.types.is_floating(value_type)
-        or pa.types.is_decimal(value_type)
-    ):
+    if _numeric(value_type):
         plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
         numbers = np.asarray(pc.fill_null(plain.cast(pa.float64()), np.nan))
         blank = _blank(array)
@@ -550,7 +546,7 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
         dates = array.cast(pa.date32())
         midnight = np.asarray(pc.fill_null(pc.equal(pc.cast(dates, value_type), array), True))
         problems.add(column, ~midnight, f"{column} has a time of day; expected a date")
-    elif text_like:
+    elif text_like or _numeric(value_type):  # numbers as their text: 20200302 is YYYYMMDD
         text = _trimmed(decode_text(array, column, problems))
         parsed = parse_dates(text.dictionary)
         dates = parsed.dates.take(text.indices)
@@ -572,6 +568,14 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
     if required:
         problems.add(column, _blank(dates) & ~problems.failed(column), f"{column} is blank")
     return dates
+
+
+def _numeric(value_type: pa.DataType) -> bool:
+    return (
+        pa.types.is_integer(value_type)
+        or pa.types.is_floating(value_type)
+        or pa.types.is_decimal(value_type)
+    )
 
 
 def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:

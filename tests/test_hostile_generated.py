@@ -69,3 +69,28 @@ def test_header_only_next_to_a_real_extract(tmp_path: Path) -> None:
         "rows_out_of_scope": 0,
     }
     assert findings(result) == {("IGRT012", "H1", 1)}
+
+
+def test_parquet_integer_dates_are_yyyymmdd(tmp_path: Path) -> None:
+    """SAS and some warehouses write dates as integers; 20190230 is still no date."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "int_dates.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "claim_id": ["H1", "H1", "H1"],
+                "line_number": [1, 2, 3],
+                "patient_id": ["M1001"] * 3,
+                "service_date": pa.array([20200302, 20200302, 20190230], pa.int64()),
+                "procedure_code": ["77412", "77387", "77387"],
+            }
+        ),
+        path,
+    )
+    _, _, result = run_check([str(path)], Config())
+    assert accounting(result)["rows_checked"] == 2
+    assert result.rejects.column("reason").to_pylist() == [
+        "service_date '20190230' is not a real calendar date"
+    ]
