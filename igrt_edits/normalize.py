@@ -53,6 +53,7 @@ SETTINGS = {
     "pfs": "MPFS",
     "other": "OTHER",
 }
+MAX_LINE_NUMBER = 2**31 - 1
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -482,7 +483,10 @@ def _line_number(array: pa.Array, problems: Problems) -> pa.Array:
     finite = np.isfinite(numbers)
     fraction = finite & (np.floor(numbers) != numbers)
     problems.add("line_number", fraction, "line_number is not a whole number")
-    return pa.array(np.where(finite & ~fraction, numbers, 0).astype(np.int64))
+    # A huge number (a shifted column, an id) would overflow the integer keys built from it.
+    too_big = finite & (numbers > MAX_LINE_NUMBER)
+    problems.add("line_number", too_big, f"line_number is above {MAX_LINE_NUMBER}")
+    return pa.array(np.where(finite & ~fraction & ~too_big, numbers, 0).astype(np.int64))
 
 
 def _number(

@@ -94,3 +94,18 @@ def test_parquet_integer_dates_are_yyyymmdd(tmp_path: Path) -> None:
     assert result.rejects.column("reason").to_pylist() == [
         "service_date '20190230' is not a real calendar date"
     ]
+
+
+def test_huge_line_numbers_are_rejected_not_overflowed(tmp_path: Path) -> None:
+    """A 20-digit line number (a shifted column) is rejected; two of them are not one line."""
+    path = write(
+        tmp_path / "huge_lines.csv",
+        [
+            line("H1", 1, "77412"),
+            line("H1", "99999999999999999999", "77387"),
+            line("H1", "9223372036854775807", "77014"),
+        ],
+    )
+    _, _, result = run_check([str(path)], Config())
+    assert accounting(result)["rows_checked"] == 1
+    assert result.rejects.column("reason").to_pylist() == ["line_number is above 2147483647"] * 2
