@@ -26,6 +26,7 @@ from igrt_edits.errors import InputError
 CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 DELIMITERS = (",", "|", "\t", ";")
+MAX_BLOCK_SIZE = 1 << 30
 DELIMITER_NAMES = {",": "comma", "|": "pipe", "\t": "tab", ";": "semicolon"}
 
 
@@ -313,13 +314,22 @@ def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_si
 
 
 def _parse_csv(plan: ReadPlan, malformed: list, *, use_threads: bool) -> pa.Table:
-    read, parse, convert = _csv_options(plan, malformed, use_threads=use_threads, block_size=None)
-    try:
-        return pa_csv.read_csv(
-            plan.path, read_options=read, parse_options=parse, convert_options=convert
+    block_size = 1 << 20
+    while True:
+        read, parse, convert = _csv_options(
+            plan, malformed, use_threads=use_threads, block_size=block_size
         )
-    except pa.ArrowInvalid as exc:
-        raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
+        try:
+            return pa_csv.read_csv(
+                plan.path, read_options=read, parse_options=parse, convert_options=convert
+            )
+        except pa.ArrowInvalid as exc:
+            # A row longer than a block (a multi-megabyte field) needs bigger blocks.
+            if "straddling" in str(exc) and block_size < MAX_BLOCK_SIZE:
+                block_size *= 8
+                malformed.clear()
+                continue
+            raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
 
 
 def _open_csv(plan: ReadPlan, malformed: list, block_size: int):

@@ -109,3 +109,33 @@ def test_huge_line_numbers_are_rejected_not_overflowed(tmp_path: Path) -> None:
     _, _, result = run_check([str(path)], Config())
     assert accounting(result)["rows_checked"] == 1
     assert result.rejects.column("reason").to_pylist() == ["line_number is above 2147483647"] * 2
+
+
+FIVE_MB = 5 << 20
+
+
+def test_five_megabyte_field_in_a_column_not_read(tmp_path: Path) -> None:
+    """A row bigger than the CSV reader's block is read, and a huge unread value is harmless."""
+    path = write(
+        tmp_path / "big_note.csv",
+        [
+            line("H1", 1, "77412"),
+            line("H1", 2, "77387", patient_name='"' + "x" * FIVE_MB + '"'),
+            line("H1", 3, "77014"),
+        ],
+    )
+    _, _, result = run_check([str(path)], Config())
+    assert accounting(result)["rows_checked"] == 3
+    assert findings(result) == {("IGRT005", "H1", 2), ("IGRT005", "H1", 3)}
+
+
+def test_five_megabyte_field_in_a_column_read(tmp_path: Path) -> None:
+    """A 5 MB procedure code rejects its row, and only its row."""
+    path = write(
+        tmp_path / "big_code.csv",
+        [line("H1", 1, "77412"), line("H1", 2, "X" * FIVE_MB), line("H1", 3, "77387")],
+    )
+    _, _, result = run_check([str(path)], Config())
+    assert accounting(result)["rows_rejected"] == 1
+    assert result.rejects.column("source_row").to_pylist() == [3]
+    assert findings(result) == set()
