@@ -54,6 +54,7 @@ SETTINGS = {
     "other": "OTHER",
 }
 MAX_LINE_NUMBER = 2**31 - 1
+SHOWN_CHARS = 40
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -331,7 +332,7 @@ def _plain(array, column: str, rows: int, problems: Problems, lower: bool = Fals
 
 def _per_value_reason(array: pa.DictionaryArray, column: str, problem: str) -> pa.Array:
     """`column 'value' problem` per distinct value, as a dictionary array aligned with lines."""
-    values = pc.fill_null(array.dictionary.cast(pa.string()), "")
+    values = shown(pc.fill_null(array.dictionary.cast(pa.string()), ""))
     per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
     return pa.DictionaryArray.from_arrays(array.indices, per_value)
 
@@ -352,6 +353,14 @@ def _procedure_code(array: pa.Array, problems: Problems) -> pa.DictionaryArray:
         _per_value_reason(codes, "procedure_code", "is not a 5-character HCPCS/CPT code"),
     )
     return codes
+
+
+def shown(values: pa.Array, limit: int = SHOWN_CHARS) -> pa.Array:
+    """Values cut to `limit` characters (with "...") for messages: a reason stays one line."""
+    cut = pc.utf8_slice_codeunits(values, 0, limit)
+    long = pc.greater(pc.utf8_length(values), limit)
+    cut = pc.if_else(long, pc.binary_join_element_wise(cut, "...", ""), cut)
+    return pc.replace_substring_regex(cut, r"[\r\n\t]", " ")
 
 
 def _modifiers(arrays: list[pa.Array], rows: int, problems: Problems) -> pa.DictionaryArray:
@@ -557,7 +566,7 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
         problem = np.asarray(parsed.problem.is_valid())
         reason = pc.binary_join_element_wise(
             f"{column} '",
-            pc.fill_null(text.dictionary, ""),
+            shown(pc.fill_null(text.dictionary, "")),
             "' ",
             pc.fill_null(parsed.problem, ""),
             "",

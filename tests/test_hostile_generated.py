@@ -139,3 +139,14 @@ def test_five_megabyte_field_in_a_column_read(tmp_path: Path) -> None:
     assert accounting(result)["rows_rejected"] == 1
     assert result.rejects.column("source_row").to_pylist() == [3]
     assert findings(result) == set()
+    # The reason quotes the value cut short: a rejects file must not carry 5 MB per row.
+    reason = result.rejects.column("reason")[0].as_py()
+    assert reason == f"procedure_code '{'X' * 40}...' is not a 5-character HCPCS/CPT code"
+
+
+def test_values_quoted_in_reasons_stay_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "multiline_date.csv"
+    path.write_text(f'{HEADER}\nH1,1,M1001,"2020-03-02\n10:00",77412,,1,C61,I,0131,A\n')
+    _, _, result = run_check([str(path)], Config())
+    reason = result.rejects.column("reason")[0].as_py()
+    assert reason.startswith("service_date '2020-03-02 10:00' is not a date")
