@@ -130,6 +130,13 @@ class Part:
 
 def normalize_extract(extract: Extract, file_index: int) -> Part:
     """Check every row of one extract; return its normalized lines and its rejects."""
+    try:
+        return _normalize(extract, file_index)
+    except InputError as exc:  # a column of a type that cannot hold its field: name the file
+        raise InputError(f"{extract.path}: {exc}") from exc
+
+
+def _normalize(extract: Extract, file_index: int) -> Part:
     table = extract.table.unify_dictionaries()
     rows = table.num_rows
     problems = Problems(rows)
@@ -243,6 +250,8 @@ def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
     value_type = _value_type(array)
     if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
         return array
+    if pa.types.is_null(value_type):  # an all-null Parquet column: every value is blank
+        return pa.nulls(len(array), pa.string())
     if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
         return _decode_binary(array, column, problems)
     if pa.types.is_integer(value_type):
@@ -252,7 +261,10 @@ def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
     if pa.types.is_floating(value_type) or pa.types.is_decimal(value_type):
         plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
         return _whole_numbers_as_text(plain.cast(pa.float64()), column, problems)
-    raise InputError(f"column {column!r} has type {value_type}, which cannot hold text codes")
+    raise InputError(
+        f"column {column!r} has type {value_type}, which cannot hold its values"
+        " (expected text, whole numbers or dates)"
+    )
 
 
 def _decode_binary(array: pa.Array, column: str, problems: Problems) -> pa.Array:
