@@ -568,6 +568,9 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
     if pa.types.is_date(value_type):
         dates = array.cast(pa.date32())
     elif pa.types.is_timestamp(value_type):
+        if value_type.tz is not None:  # the date is the one on the wall clock of the zone
+            array = pc.local_timestamp(array)
+            value_type = array.type
         dates = array.cast(pa.date32())
         midnight = np.asarray(pc.fill_null(pc.equal(pc.cast(dates, value_type), array), True))
         problems.add(column, ~midnight, f"{column} has a time of day; expected a date")

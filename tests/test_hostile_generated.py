@@ -150,3 +150,29 @@ def test_values_quoted_in_reasons_stay_on_one_line(tmp_path: Path) -> None:
     _, _, result = run_check([str(path)], Config())
     reason = result.rejects.column("reason")[0].as_py()
     assert reason.startswith("service_date '2020-03-02 10:00' is not a date")
+
+
+def test_zoned_timestamps_give_the_local_date(tmp_path: Path) -> None:
+    """Midnight in Tokyo is 15:00 UTC the day before: the service date is Tokyo's."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    midnight = pd.to_datetime(["2020-03-02 00:00"]).tz_localize("Asia/Tokyo")
+    zoned = tmp_path / "zoned.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "claim_id": ["H1"],
+                "line_number": [1],
+                "patient_id": ["M1001"],
+                "service_date": pa.array(midnight),
+                "procedure_code": ["77387"],
+            }
+        ),
+        zoned,
+    )
+    delivery = write(tmp_path / "delivery.csv", [line("H2", 1, "77412")])
+    _, _, result = run_check([str(zoned), str(delivery)], Config())
+    assert accounting(result)["rows_checked"] == 2
+    assert findings(result) == set()  # same patient-day as the delivery: no IGRT012
