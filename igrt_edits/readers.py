@@ -27,6 +27,13 @@ CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 DELIMITERS = (",", "|", "\t", ";")
 MAX_BLOCK_SIZE = 1 << 30
+# Leading bytes of files that are not CSV text, and what to tell the user about them.
+NOT_CSV = (
+    (b"\xff\xfe", "is UTF-16 text; save or export it as UTF-8"),
+    (b"\xfe\xff", "is UTF-16 text; save or export it as UTF-8"),
+    (b"\x1f\x8b", "is gzip-compressed; decompress it first"),
+    (b"PK\x03\x04", "is a ZIP archive or an Excel workbook; extract it or save it as CSV"),
+)
 DELIMITER_NAMES = {",": "comma", "|": "pipe", "\t": "tab", ";": "semicolon"}
 
 
@@ -163,9 +170,14 @@ def _plan_parquet(path: Path, size: int, user_map, passthrough: bool) -> ReadPla
 
 
 def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrough) -> ReadPlan:
+    for magic, what in NOT_CSV:
+        if head.startswith(magic):
+            raise InputError(f"{path}: not a CSV file: it {what}")
     if b"\x00" in head:
         raise InputError(f"{path}: not a CSV file (binary content)")
     header_line = _header_line(head)
+    if not header_line.strip():
+        raise InputError(f"{path}: the first line is blank; expected a header row of column names")
     if delimiter is None:
         delimiter = sniff_delimiter(header_line)
     headers = _split_header(header_line, delimiter)
