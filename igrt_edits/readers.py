@@ -178,9 +178,14 @@ def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrou
     header_line = _header_line(head)
     if not header_line.strip():
         raise InputError(f"{path}: the first line is blank; expected a header row of column names")
-    if delimiter is None:
-        delimiter = sniff_delimiter(header_line)
-    headers = _split_header(header_line, delimiter)
+    sniffed = sniff_delimiter(header_line)
+    headers = _split_header(header_line, delimiter or sniffed)
+    if delimiter and len(headers) == 1 and len(_split_header(header_line, sniffed)) > 1:
+        raise InputError(
+            f"{path}: the header has no {_delimiter_name(delimiter)} in it; the file looks"
+            f" {_delimiter_name(sniffed)}-delimited (leave out the delimiter option to detect it)"
+        )
+    delimiter = delimiter or sniffed
     _check_duplicate_headers(headers, path)
     names = _unique_names(headers)
     columns = match_columns(names, str(path), user_map)
@@ -302,6 +307,10 @@ def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
             len(malformed) - reported,
             malformed[reported:],
         )
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return DELIMITER_NAMES.get(delimiter, repr(delimiter))
 
 
 def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_size: int | None):
