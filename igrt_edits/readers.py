@@ -315,7 +315,11 @@ def _delimiter_name(delimiter: str) -> str:
 
 def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_size: int | None):
     def on_invalid(row) -> str:
-        reason = f"has {row.actual_columns} fields where the header has {row.expected_columns}"
+        count = row.actual_columns
+        reason = (
+            f"has {count} field{'' if count == 1 else 's'} where the header has"
+            f" {row.expected_columns} (a row cut short, shifted or in another delimiter)"
+        )
         malformed.append((row.number, reason))
         return "skip"
 
