@@ -1,0 +1,57 @@
+"""The command under hostile conditions: what its log lines may say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from igrt_edits.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "tests" / "corpus"
+# Inputs whose rows carry member ids, claim ids, diagnosis codes and bad values, and whose runs
+# reject rows and skip files: everything a log line could leak. (Read together, their claims
+# repeat across files, so most rows are rejected as duplicates.)
+NOISY = ["latin1_read_columns.csv", "bad_dates.csv", "duplicate_claim_line.csv", "mixed_dir"]
+IDENTIFIERS = ["M1001", "M1002", "H1001", "H1002", "C61", "Z85.3", "2019-02-30", "9999-12-31"]
+
+
+def check(tmp_path: Path, monkeypatch, *args: str):
+    monkeypatch.chdir(CORPUS)
+    out = tmp_path / "findings.json"
+    return CliRunner().invoke(main, ["check", *NOISY, "-o", str(out), *args])
+
+
+def test_log_lines_carry_no_identifiers_unless_verbose(tmp_path: Path, monkeypatch) -> None:
+    quiet = check(tmp_path, monkeypatch)
+    assert quiet.exit_code in (0, 1), quiet.stderr
+    assert quiet.stderr.splitlines() == [
+        "igrt-edits: skipped 2 file(s) that are not CSV or Parquet:"
+        " mixed_dir/notes.md, mixed_dir/summary.xlsx",
+        "igrt-edits: 20 row(s) rejected (--rejects FILE lists them with reasons)",
+    ]
+    assert not [word for word in IDENTIFIERS if word in quiet.stderr]
+
+
+def test_verbose_logs_progress_and_each_rejected_row(tmp_path: Path, monkeypatch) -> None:
+    verbose = check(tmp_path, monkeypatch, "--verbose")
+    lines = verbose.stderr.splitlines()
+    assert lines[0] == "igrt-edits: checking " + ", ".join(NOISY)
+    assert "igrt-edits: bad_dates.csv: 9 rows read, 2 checked, 7 rejected, 0 out of scope" in lines
+    assert (
+        "igrt-edits: rejected bad_dates.csv row 3 (claim H1001 line 2):"
+        " service_date '2019-02-30' is not a real calendar date"
+    ) in lines
+    assert sum(line.startswith("igrt-edits: rejected ") for line in lines) == 20
+
+
+def test_errors_stay_one_line_when_verbose(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(CORPUS)
+    result = CliRunner().invoke(main, ["check", "empty.csv", "--verbose"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "igrt-edits: checking empty.csv",
+        "igrt-edits: error: empty.csv: the file is empty (0 bytes); expected a CSV or Parquet"
+        " extract",
+    ]
