@@ -31,6 +31,7 @@ from igrt_edits.report.table import make_console
 from igrt_edits.runner import build_ruleset, run_check
 
 log = logging.getLogger("igrt_edits")
+INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 REJECTS_LOGGED = 100
 
 
@@ -236,6 +237,10 @@ def check(
         where = f"{error.filename}: " if error.filename else ""
         click.echo(f"igrt-edits: error: {where}{error.strerror or error}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # Outputs are written atomically: their temporary files are already gone.
+        click.echo("igrt-edits: interrupted", err=True)
+        sys.exit(INTERRUPTED)
     sys.exit(reported.status)
 
 

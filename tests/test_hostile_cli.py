@@ -1,7 +1,12 @@
-"""The command under hostile conditions: what its log lines may say."""
+"""The command under hostile conditions: what its log lines may say, and Ctrl-C."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -55,3 +60,56 @@ def test_errors_stay_one_line_when_verbose(tmp_path: Path, monkeypatch) -> None:
         "igrt-edits: error: empty.csv: the file is empty (0 bytes); expected a CSV or Parquet"
         " extract",
     ]
+
+
+def test_interrupt_exits_130_in_process(tmp_path: Path, monkeypatch) -> None:
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("igrt_edits.cli.run_check", interrupted)
+    result = CliRunner().invoke(main, ["check", str(CORPUS / "good.csv")])
+    assert result.exit_code == 130
+    assert result.stderr == "igrt-edits: interrupted\n"
+
+
+# Run the command in a child process whose JSON writer stops half-way (its temporary output
+# file already holds a partial document) until the test interrupts it with SIGINT.
+STALLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import igrt_edits.report.jsonout as jsonout
+
+    def stalled(out, findings, summary):
+        out.write('{"summary": ')
+        out.flush()
+        print("writing", file=sys.stderr, flush=True)
+        time.sleep(120)
+
+    jsonout.write_json = stalled
+    from igrt_edits.cli import main
+    sys.argv = ["igrt-edits", *sys.argv[1:]]
+    main()
+    """
+)
+
+
+def test_ctrl_c_exits_130_and_removes_temporary_files(tmp_path: Path) -> None:
+    out_dir, temp_dir = tmp_path / "out", tmp_path / "tmp"
+    out_dir.mkdir()
+    temp_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp_dir)}
+    command = [sys.executable, "-c", STALLED_WRITER, "check", str(CORPUS / "good.csv")]
+    command += ["-o", str(out_dir / "findings.json")]
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stderr.readline() == "writing\n"
+        (partial,) = out_dir.iterdir()  # the atomic writer's temporary file
+        assert partial.name.startswith(".findings.json.")
+        child.send_signal(signal.SIGINT)
+        status = child.wait(timeout=60)
+    finally:
+        child.kill()
+    assert status == 130
+    assert child.stderr.read() == "igrt-edits: interrupted\n"
+    assert list(out_dir.iterdir()) == []
+    assert list(temp_dir.iterdir()) == []
