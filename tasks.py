@@ -67,32 +67,33 @@ def corpus() -> int:
 
 
 def run_corpus(command: list[str | Path]) -> int:
-    """Run `check` on every case of tests/corpus/cases.toml; non-zero on a traceback or an
-    exit status other than the case's."""
+    """Run `check` on every case of tests/corpus/cases.toml, in memory and streaming; non-zero
+    on a traceback or an exit status other than the case's."""
     cases = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case"]
+    runs = [(case, mode) for case in cases for mode in ("--no-stream", "--stream")]
     failed = tracebacks = 0
     with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(os.cpu_count()) as pool:
-        runs = [
-            pool.submit(_run_case, command, case, Path(scratch) / str(i))
-            for i, case in enumerate(cases)
+        futures = [
+            pool.submit(_run_case, command, case, mode, Path(scratch) / str(i))
+            for i, (case, mode) in enumerate(runs)
         ]
-        for case, run in zip(cases, runs, strict=True):
-            status, stderr = run.result()
+        for (case, mode), future in zip(runs, futures, strict=True):
+            status, stderr = future.result()
             ok = status == case["exit"] and "Traceback" not in stderr
             failed += not ok
             tracebacks += "Traceback" in stderr
             mark = "ok  " if ok else "FAIL"
-            print(f"{mark} exit {status} (expected {case['exit']})  {case['name']}", flush=True)
+            print(f"{mark} exit {status} (expected {case['exit']})  {case['name']} {mode}")
             if not ok:
                 print(stderr, flush=True)
-    print(f"{len(cases)} cases: {failed} failed, {tracebacks} with a traceback")
+    print(f"{len(runs)} runs of {len(cases)} cases: {failed} failed, {tracebacks} with a traceback")
     return 1 if failed else 0
 
 
-def _run_case(command: list[str | Path], case: dict, scratch: Path) -> tuple[int, str]:
+def _run_case(command: list[str | Path], case: dict, mode: str, scratch: Path) -> tuple[int, str]:
     """(exit status, stderr) of one case, run from the corpus directory."""
     outputs = ["--format", "json", "-o", f"{scratch}.json", "--rejects", f"{scratch}.csv"]
-    args = [*command, "check", *case["inputs"], *case.get("args", []), *outputs]
+    args = [*command, "check", *case["inputs"], *case.get("args", []), mode, *outputs]
     done = subprocess.run(
         [str(a) for a in args],
         cwd=CORPUS,

@@ -214,10 +214,17 @@ def read_extract(
 
 def iter_extracts(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     """Read a file in batches of about `batch_lines` lines (for inputs larger than memory)."""
-    if plan.format == "parquet":
-        yield from _iter_parquet(plan, batch_lines)
-    else:
-        yield from _iter_csv(plan, batch_lines)
+    batches = (
+        _iter_parquet(plan, batch_lines)
+        if plan.format == "parquet"
+        else _iter_csv(plan, batch_lines)
+    )
+    empty = True
+    for extract in batches:
+        empty = False
+        yield extract
+    if empty:  # a file without rows is still one (empty) extract, as a whole-file read gives
+        yield _read_parquet(plan) if plan.format == "parquet" else _read_csv(plan)
 
 
 def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malformed=()) -> Extract:

@@ -137,6 +137,7 @@ def tables() -> dict[str, pa.Table]:
         "decimal_units.parquet": _decimal_units(),
         "nulls_everywhere.parquet": _nulls_everywhere(),
         "list_column.parquet": _list_column(),
+        "no_rows.parquet": _int_codes().slice(0, 0),
     }
 
 

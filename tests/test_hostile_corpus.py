@@ -1,6 +1,7 @@
 """Every file of the bad-input corpus (tests/corpus/) gives exactly its outcome in cases.toml.
 
-Each case runs the `check` command in-process from the corpus directory. A run that cannot be
+Each case runs the `check` command in-process from the corpus directory, in memory and in
+streaming mode. A run that cannot be
 done exits 2 with one actionable line on stderr; any other run finishes, accounts for every
 row and reports each rejected row with its file, spreadsheet row number and reason.
 """
@@ -45,10 +46,12 @@ def assert_no_traceback(result) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("mode", ["--no-stream", "--stream"])
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_corpus_case(case: dict[str, Any], tmp_path: Path, monkeypatch) -> None:
+def test_corpus_case(case: dict[str, Any], mode: str, tmp_path: Path, monkeypatch) -> None:
+    """In memory and streaming through partitions, every case has the same outcome."""
     result, out, rejects = run_check(
-        [*case["inputs"], *case.get("args", [])], tmp_path, monkeypatch
+        [*case["inputs"], *case.get("args", []), mode], tmp_path, monkeypatch
     )
     assert_no_traceback(result)
     assert result.exit_code == case["exit"], result.stderr
@@ -120,4 +123,5 @@ def test_corpus_command_fails_on_a_traceback(capsys) -> None:
     crash = "import sys; sys.stderr.write('Traceback (most recent call last):'); sys.exit(1)"
     assert tasks.run_corpus([sys.executable, "-c", crash]) == 1
     report = capsys.readouterr().out
-    assert f"{len(CASES)} cases: {len(CASES)} failed, {len(CASES)} with a traceback" in report
+    runs = 2 * len(CASES)  # in memory and streaming
+    assert f"{runs} runs of {len(CASES)} cases: {runs} failed, {runs} with a traceback" in report
