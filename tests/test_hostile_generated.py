@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from igrt_edits.config import Config
 from igrt_edits.runner import run_check
+
+
+@pytest.fixture(params=[False, True], ids=["in-memory", "stream"])
+def stream(request) -> bool:
+    """Every test runs in memory and streaming through partitions: both must agree."""
+    return request.param
+
 
 HEADER = (
     "claim_id,line_number,patient_id,service_date,procedure_code,modifiers,units,"
@@ -50,18 +59,18 @@ def findings(result) -> set[tuple[str, str, int]]:
     return set(zip(frame["rule_id"], frame["claim_id"], frame["line_number"], strict=True))
 
 
-def test_every_row_rejected_still_finishes(tmp_path: Path) -> None:
+def test_every_row_rejected_still_finishes(tmp_path: Path, stream: bool) -> None:
     """No line left to check (all rejected) is an empty run, not a crash."""
     path = write(tmp_path / "all_bad.csv", [line("H1", 1, "77412", dos="2019-02-30")])
-    _, _, result = run_check([str(path)], Config())
+    _, _, result = run_check([str(path)], Config(), stream=stream)
     assert accounting(result)["rows_rejected"] == 1
     assert result.findings.empty
 
 
-def test_header_only_next_to_a_real_extract(tmp_path: Path) -> None:
+def test_header_only_next_to_a_real_extract(tmp_path: Path, stream: bool) -> None:
     empty = write(tmp_path / "empty_day.csv", [])
     real = write(tmp_path / "claims.csv", [line("H1", 1, "77387")])
-    _, _, result = run_check([str(empty), str(real)], Config())
+    _, _, result = run_check([str(empty), str(real)], Config(), stream=stream)
     assert accounting(result) == {
         "rows_read": 1,
         "rows_checked": 1,
@@ -71,7 +80,7 @@ def test_header_only_next_to_a_real_extract(tmp_path: Path) -> None:
     assert findings(result) == {("IGRT012", "H1", 1)}
 
 
-def test_parquet_integer_dates_are_yyyymmdd(tmp_path: Path) -> None:
+def test_parquet_integer_dates_are_yyyymmdd(tmp_path: Path, stream: bool) -> None:
     """SAS and some warehouses write dates as integers; 20190230 is still no date."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -89,14 +98,14 @@ def test_parquet_integer_dates_are_yyyymmdd(tmp_path: Path) -> None:
         ),
         path,
     )
-    _, _, result = run_check([str(path)], Config())
+    _, _, result = run_check([str(path)], Config(), stream=stream)
     assert accounting(result)["rows_checked"] == 2
     assert result.rejects.column("reason").to_pylist() == [
         "service_date '20190230' is not a real calendar date"
     ]
 
 
-def test_huge_line_numbers_are_rejected_not_overflowed(tmp_path: Path) -> None:
+def test_huge_line_numbers_are_rejected_not_overflowed(tmp_path: Path, stream: bool) -> None:
     """A 20-digit line number (a shifted column) is rejected; two of them are not one line."""
     path = write(
         tmp_path / "huge_lines.csv",
@@ -106,7 +115,7 @@ def test_huge_line_numbers_are_rejected_not_overflowed(tmp_path: Path) -> None:
             line("H1", "9223372036854775807", "77014"),
         ],
     )
-    _, _, result = run_check([str(path)], Config())
+    _, _, result = run_check([str(path)], Config(), stream=stream)
     assert accounting(result)["rows_checked"] == 1
     assert result.rejects.column("reason").to_pylist() == ["line_number is above 2147483647"] * 2
 
@@ -114,7 +123,7 @@ def test_huge_line_numbers_are_rejected_not_overflowed(tmp_path: Path) -> None:
 FIVE_MB = 5 << 20
 
 
-def test_five_megabyte_field_in_a_column_not_read(tmp_path: Path) -> None:
+def test_five_megabyte_field_in_a_column_not_read(tmp_path: Path, stream: bool) -> None:
     """A row bigger than the CSV reader's block is read, and a huge unread value is harmless."""
     path = write(
         tmp_path / "big_note.csv",
@@ -124,18 +133,18 @@ def test_five_megabyte_field_in_a_column_not_read(tmp_path: Path) -> None:
             line("H1", 3, "77014"),
         ],
     )
-    _, _, result = run_check([str(path)], Config())
+    _, _, result = run_check([str(path)], Config(), stream=stream)
     assert accounting(result)["rows_checked"] == 3
     assert findings(result) == {("IGRT005", "H1", 2), ("IGRT005", "H1", 3)}
 
 
-def test_five_megabyte_field_in_a_column_read(tmp_path: Path) -> None:
+def test_five_megabyte_field_in_a_column_read(tmp_path: Path, stream: bool) -> None:
     """A 5 MB procedure code rejects its row, and only its row."""
     path = write(
         tmp_path / "big_code.csv",
         [line("H1", 1, "77412"), line("H1", 2, "X" * FIVE_MB), line("H1", 3, "77387")],
     )
-    _, _, result = run_check([str(path)], Config())
+    _, _, result = run_check([str(path)], Config(), stream=stream)
     assert accounting(result)["rows_rejected"] == 1
     assert result.rejects.column("source_row").to_pylist() == [3]
     assert findings(result) == set()
@@ -144,15 +153,15 @@ def test_five_megabyte_field_in_a_column_read(tmp_path: Path) -> None:
     assert reason == f"procedure_code '{'X' * 40}...' is not a 5-character HCPCS/CPT code"
 
 
-def test_values_quoted_in_reasons_stay_on_one_line(tmp_path: Path) -> None:
+def test_values_quoted_in_reasons_stay_on_one_line(tmp_path: Path, stream: bool) -> None:
     path = tmp_path / "multiline_date.csv"
     path.write_text(f'{HEADER}\nH1,1,M1001,"2020-03-02\n10:00",77412,,1,C61,I,0131,A\n')
-    _, _, result = run_check([str(path)], Config())
+    _, _, result = run_check([str(path)], Config(), stream=stream)
     reason = result.rejects.column("reason")[0].as_py()
     assert reason.startswith("service_date '2020-03-02 10:00' is not a date")
 
 
-def test_zoned_timestamps_give_the_local_date(tmp_path: Path) -> None:
+def test_zoned_timestamps_give_the_local_date(tmp_path: Path, stream: bool) -> None:
     """Midnight in Tokyo is 15:00 UTC the day before: the service date is Tokyo's."""
     import pandas as pd
     import pyarrow as pa
@@ -173,6 +182,6 @@ def test_zoned_timestamps_give_the_local_date(tmp_path: Path) -> None:
         zoned,
     )
     delivery = write(tmp_path / "delivery.csv", [line("H2", 1, "77412")])
-    _, _, result = run_check([str(zoned), str(delivery)], Config())
+    _, _, result = run_check([str(zoned), str(delivery)], Config(), stream=stream)
     assert accounting(result)["rows_checked"] == 2
     assert findings(result) == set()  # same patient-day as the delivery: no IGRT012
