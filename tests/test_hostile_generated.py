@@ -185,3 +185,67 @@ def test_zoned_timestamps_give_the_local_date(tmp_path: Path, stream: bool) -> N
     _, _, result = run_check([str(zoned), str(delivery)], Config(), stream=stream)
     assert accounting(result)["rows_checked"] == 2
     assert findings(result) == set()  # same patient-day as the delivery: no IGRT012
+
+
+def test_ten_thousand_lines_in_one_claim(tmp_path: Path, stream: bool) -> None:
+    """A hospital claim spanning years of daily treatment, as the reference implementation sees it.
+
+    Every day has a 3D conformal delivery, image guidance and management codes; the guidance
+    is 77014 (not valid from 2026) and one day carries a physics consult (IGRT011 on the
+    claim), one a second guidance code (IGRT005) and one a double-billed unit (IGRT006).
+    """
+    from datetime import date, timedelta
+
+    from reference_impl import reference_findings
+
+    rows: list[dict[str, str]] = []
+    day = date(2023, 1, 2)
+    while len(rows) < 10_000:
+        for code in ("77412", "77014", "77336", "77427"):
+            rows.append({"procedure_code": code, "service_date": day.isoformat(), "units": "1"})
+        day += timedelta(days=1)
+    rows = rows[:10_000]
+    rows[2]["procedure_code"] = "77370"
+    rows[6]["procedure_code"] = "77387"
+    rows[9]["units"] = "2"
+    for number, row in enumerate(rows, start=1):
+        row |= {
+            "claim_id": "H1",
+            "line_number": str(number),
+            "patient_id": "M1001",
+            "diagnosis_codes": "C61",
+            "claim_type": "institutional",
+            "bill_type": "0131",
+        }
+    columns = list(rows[0])
+    path = tmp_path / "long_claim.csv"
+    path.write_text(
+        "\n".join([",".join(columns), *(",".join(r[c] for c in columns) for r in rows)]) + "\n"
+    )
+    _, _, result = run_check([str(path)], Config(), stream=stream)
+    assert accounting(result)["rows_checked"] == 10_000
+    expected = reference_findings(rows)
+    assert {rule for rule, _, _ in expected} >= {"IGRT001", "IGRT005", "IGRT006", "IGRT011"}
+    assert findings(result) == expected
+
+
+def test_unreadable_file(tmp_path: Path, stream: bool, monkeypatch) -> None:
+    """A file the user may not read stops the run with one message (exit 2 from the CLI)."""
+    import os
+
+    from igrt_edits.errors import InputError
+
+    path = write(tmp_path / "locked.csv", [line("H1", 1, "77412")])
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root reads anything: deny it the way the OS would
+        real_open = Path.open
+
+        def denied(self, *args, **kwargs):
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(InputError) as error:
+        run_check([str(path)], Config(), stream=stream)
+    assert str(error.value) == f"{path}: cannot be read (Permission denied)"
