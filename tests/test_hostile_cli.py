@@ -113,3 +113,43 @@ def test_ctrl_c_exits_130_and_removes_temporary_files(tmp_path: Path) -> None:
     assert child.stderr.read() == "igrt-edits: interrupted\n"
     assert list(out_dir.iterdir()) == []
     assert list(temp_dir.iterdir()) == []
+
+
+# The same, interrupted while streaming: the partitions spilled to the temporary directory
+# are there when the signal comes and gone after.
+STALLED_PARTITION = textwrap.dedent(
+    """
+    import sys, time
+    import igrt_edits.stream as stream
+
+    def stalled(*args, **kwargs):
+        print("checking", file=sys.stderr, flush=True)
+        time.sleep(120)
+
+    stream.check_lines = stalled
+    from igrt_edits.cli import main
+    sys.argv = ["igrt-edits", *sys.argv[1:]]
+    main()
+    """
+)
+
+
+def test_ctrl_c_while_streaming_removes_the_partitions(tmp_path: Path) -> None:
+    out_dir, temp_dir = tmp_path / "out", tmp_path / "tmp"
+    out_dir.mkdir()
+    temp_dir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp_dir)}
+    command = [sys.executable, "-c", STALLED_PARTITION, "check", str(CORPUS / "good.csv")]
+    command += ["--stream", "-o", str(out_dir / "findings.json")]
+    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stderr.readline() == "checking\n"
+        assert [p for p in temp_dir.rglob("*") if p.is_file()]  # the spilled partitions
+        child.send_signal(signal.SIGINT)
+        status = child.wait(timeout=60)
+    finally:
+        child.kill()
+    assert status == 130
+    assert child.stderr.read() == "igrt-edits: interrupted\n"
+    assert list(out_dir.iterdir()) == []
+    assert list(temp_dir.iterdir()) == []
