@@ -249,3 +249,12 @@ def test_unreadable_file(tmp_path: Path, stream: bool, monkeypatch) -> None:
     with pytest.raises(InputError) as error:
         run_check([str(path)], Config(), stream=stream)
     assert str(error.value) == f"{path}: cannot be read (Permission denied)"
+
+
+def test_blank_diagnoses_in_two_files(tmp_path: Path, stream: bool) -> None:
+    """Blank diagnoses in several batches of one partition (found by the streaming property)."""
+    first = write(tmp_path / "a.csv", [line("H1", 1, "77412", diagnosis_codes="")])
+    second = write(tmp_path / "b.csv", [line("H1", 2, "77387", diagnosis_codes="")])
+    _, _, result = run_check([str(first), str(second)], Config(), stream=stream)
+    assert accounting(result)["rows_checked"] == 2
+    assert findings(result) == {("IGRT007", "H1", 2)}
