@@ -3,6 +3,7 @@
 
 python3 tasks.py demo    # install, then lint the bundled sample claims
 python3 tasks.py test    # install with test tools, then run the test suite
+python3 tasks.py corpus  # install, then check every bad input of tests/corpus/; fail on a traceback
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import tomllib
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 DEMO = ["sample_claims/radonc_demo.csv"]
+CORPUS = ROOT / "tests" / "corpus"
 
 
 def run(*command: str | Path) -> int:
@@ -56,8 +61,52 @@ def test() -> int:
     return lint or tests
 
 
+def corpus() -> int:
+    install("")
+    return run_corpus([BIN / "igrt-edits"])
+
+
+def run_corpus(command: list[str | Path]) -> int:
+    """Run `check` on every case of tests/corpus/cases.toml, in memory and streaming; non-zero
+    on a traceback or an exit status other than the case's."""
+    cases = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case"]
+    runs = [(case, mode) for case in cases for mode in ("--no-stream", "--stream")]
+    failed = tracebacks = 0
+    with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(os.cpu_count()) as pool:
+        futures = [
+            pool.submit(_run_case, command, case, mode, Path(scratch) / str(i))
+            for i, (case, mode) in enumerate(runs)
+        ]
+        for (case, mode), future in zip(runs, futures, strict=True):
+            status, stderr = future.result()
+            ok = status == case["exit"] and "Traceback" not in stderr
+            failed += not ok
+            tracebacks += "Traceback" in stderr
+            mark = "ok  " if ok else "FAIL"
+            print(f"{mark} exit {status} (expected {case['exit']})  {case['name']} {mode}")
+            if not ok:
+                print(stderr, flush=True)
+    print(f"{len(runs)} runs of {len(cases)} cases: {failed} failed, {tracebacks} with a traceback")
+    return 1 if failed else 0
+
+
+def _run_case(command: list[str | Path], case: dict, mode: str, scratch: Path) -> tuple[int, str]:
+    """(exit status, stderr) of one case, run from the corpus directory."""
+    outputs = ["--format", "json", "-o", f"{scratch}.json", "--rejects", f"{scratch}.csv"]
+    args = [*command, "check", *case["inputs"], *case.get("args", []), mode, *outputs]
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=CORPUS,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    return done.returncode, done.stderr
+
+
 if __name__ == "__main__":
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "corpus": corpus}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())

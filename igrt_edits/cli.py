@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from igrt_edits import __version__
 from igrt_edits.catalog import load_catalog
 from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
 from igrt_edits.errors import RunError
+from igrt_edits.pipeline import RunResult
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import sigterm_as_exit
 from igrt_edits.report.formats import FORMATS
@@ -27,6 +29,10 @@ from igrt_edits.report.progress import RunProgress, progress_wanted
 from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
 from igrt_edits.runner import build_ruleset, run_check
+
+log = logging.getLogger("igrt_edits")
+INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
+REJECTS_LOGGED = 100
 
 
 def _split(values: Iterable[str]) -> tuple[str, ...]:
@@ -110,6 +116,12 @@ FILE = click.Path(dir_okay=False)
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no notes on stderr.")
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log progress and each rejected row (with claim ids and values) to stderr.",
+)
+@click.option(
     "--config",
     "config_path",
     type=FILE,
@@ -158,6 +170,7 @@ def check(
     redact: bool,
     redact_key_env: str,
     quiet: bool,
+    verbose: bool,
     config_path: str | None,
     mappings: tuple[str, ...],
     delimiter: str | None,
@@ -169,6 +182,7 @@ def check(
 ) -> None:
     """Lint claim lines in PATHS (CSV or Parquet files, directories, globs) together."""
     started = time.perf_counter()
+    setup_logging(verbose, quiet)
     try:
         with sigterm_as_exit():
             config = load_config(Path(config_path) if config_path else None)
@@ -199,6 +213,7 @@ def check(
                     redact_key=key_from_env(redact_key_env) if redact else None,
                 )
             )
+            log.info("checking %s", ", ".join(paths))
             with RunProgress(progress_wanted(quiet)) as progress:
                 catalog, ruleset, result = run_check(
                     paths,
@@ -214,6 +229,7 @@ def check(
                 else:
                     progress("write", 0, 1)
                 write_outputs(plan, reported, result, catalog, ruleset)
+            log_run(result, rejects_path)
     except RunError as error:
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
@@ -221,7 +237,60 @@ def check(
         where = f"{error.filename}: " if error.filename else ""
         click.echo(f"igrt-edits: error: {where}{error.strerror or error}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # Outputs are written atomically: their temporary files are already gone.
+        click.echo("igrt-edits: interrupted", err=True)
+        sys.exit(INTERRUPTED)
     sys.exit(reported.status)
+
+
+def setup_logging(verbose: bool, quiet: bool = False) -> None:
+    """Log to stderr: warnings (none with --quiet), or (verbose) progress and rejected rows.
+
+    Without --verbose no log line carries a member identifier, a claim id or a value from
+    the extract: only paths and counts.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("igrt-edits: %(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+
+
+def log_run(result: RunResult, rejects_path: str | None) -> None:
+    """Skipped files and rejected rows (details, with ids and values, only when verbose)."""
+    if result.skipped_files:
+        log.warning(
+            "skipped %d file(s) that are not CSV or Parquet: %s",
+            len(result.skipped_files),
+            ", ".join(result.skipped_files),
+        )
+    for summary in result.files:
+        counts = summary.accounting()
+        log.info(
+            "%s: %d rows read, %d checked, %d rejected, %d out of scope",
+            summary.path,
+            *(
+                counts[k]
+                for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
+            ),
+        )
+    rejected = result.rejects.num_rows
+    if rejected:
+        hint = "" if rejects_path else " (--rejects FILE lists them with reasons)"
+        log.warning("%d row(s) rejected%s", rejected, hint)
+    if log.isEnabledFor(logging.DEBUG):
+        for row in result.rejects.slice(0, REJECTS_LOGGED).to_pylist():
+            log.debug(
+                "rejected %s row %s (claim %s line %s): %s",
+                row["source_file"],
+                row["source_row"],
+                row["claim_id"],
+                row["line_number"],
+                row["reason"],
+            )
+        if rejected > REJECTS_LOGGED:
+            log.debug("... and %d more rejected rows", rejected - REJECTS_LOGGED)
 
 
 @main.command()

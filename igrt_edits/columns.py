@@ -59,6 +59,9 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
 
 CANONICAL = tuple(ALIASES)
 
+# A header cell that is a number or a date is a value: the file has no header row.
+_DATA_LIKE = re.compile(r"^(?:\d[\d.\-/]*|\d{1,2}-[A-Za-z]{3}-\d{4})$")
+
 
 def normalize_name(name: str) -> str:
     """The form a header name is compared in: trimmed, lower case, spaces/hyphens as `_`."""
@@ -189,6 +192,12 @@ def match_columns(
 
 
 def _missing_message(file: str, missing: str, headers: Sequence[str], claimed: dict) -> str:
+    if not claimed and sum(bool(_DATA_LIKE.match(h.strip())) for h in headers) >= 2:
+        # A headerless file: its first line holds member data, which a message must not echo.
+        return (
+            f"{file}: no header row: the first line holds values, not column names"
+            f" (the file needs a header naming at least {', '.join(REQUIRED)})"
+        )
     candidates = [h for h in headers if h not in claimed]
     names = {normalize_name(h): h for h in candidates}
     wanted = (missing, *ALIASES[missing])

@@ -178,9 +178,14 @@ def _rules(table: Table | None, config: Config, base: Path) -> Config:
 
 
 def _existing(path: Path, table: Table) -> Path:
+    """An edit file or directory named in configuration, resolved and checked before use."""
     resolved = path.resolve()
     if not resolved.exists():
-        raise table.fail("extra_edits", f"{path} does not exist")
+        raise table.fail("extra_edits", f"{resolved} does not exist")
+    if resolved.is_file() and resolved.suffix.lower() != ".toml":
+        raise table.fail("extra_edits", f"{resolved} is not a .toml edit file")
+    if resolved.is_dir() and not any(resolved.rglob("*.toml")):
+        raise table.fail("extra_edits", f"{resolved} holds no .toml edit files")
     return resolved
 
 

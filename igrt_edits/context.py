@@ -46,8 +46,10 @@ def _classify(array: pa.Array | pa.ChunkedArray, fn) -> np.ndarray:
     """Per line, fn applied to the distinct values (numpy in, numpy out); null -> fn('')."""
     encoded = as_dictionary(single_chunk(array))
     values = text_values(encoded)
-    per_value = fn(values) if len(values) else np.zeros(0, dtype=np.int8)
-    return spread(encoded, np.asarray(per_value), fn(np.array([""], dtype=object))[0])
+    blank = np.asarray(fn(np.array([""], dtype=object)))
+    # An empty dictionary (a header-only extract) still needs fn's result type for `spread`.
+    per_value = np.asarray(fn(values)) if len(values) else blank[:0]
+    return spread(encoded, per_value, blank[0])
 
 
 def _setting_table() -> np.ndarray:

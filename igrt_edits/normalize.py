@@ -53,6 +53,8 @@ SETTINGS = {
     "pfs": "MPFS",
     "other": "OTHER",
 }
+MAX_LINE_NUMBER = 2**31 - 1
+SHOWN_CHARS = 40
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -128,6 +130,13 @@ class Part:
 
 def normalize_extract(extract: Extract, file_index: int) -> Part:
     """Check every row of one extract; return its normalized lines and its rejects."""
+    try:
+        return _normalize(extract, file_index)
+    except InputError as exc:  # a column of a type that cannot hold its field: name the file
+        raise InputError(f"{extract.path}: {exc}") from exc
+
+
+def _normalize(extract: Extract, file_index: int) -> Part:
     table = extract.table.unify_dictionaries()
     rows = table.num_rows
     problems = Problems(rows)
@@ -241,6 +250,8 @@ def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
     value_type = _value_type(array)
     if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
         return array
+    if pa.types.is_null(value_type):  # an all-null Parquet column: every value is blank
+        return pa.nulls(len(array), pa.string())
     if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
         return _decode_binary(array, column, problems)
     if pa.types.is_integer(value_type):
@@ -250,7 +261,10 @@ def decode_text(array: pa.Array, column: str, problems: Problems) -> pa.Array:
     if pa.types.is_floating(value_type) or pa.types.is_decimal(value_type):
         plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
         return _whole_numbers_as_text(plain.cast(pa.float64()), column, problems)
-    raise InputError(f"column {column!r} has type {value_type}, which cannot hold text codes")
+    raise InputError(
+        f"column {column!r} has type {value_type}, which cannot hold its values"
+        " (expected text, whole numbers or dates)"
+    )
 
 
 def _decode_binary(array: pa.Array, column: str, problems: Problems) -> pa.Array:
@@ -330,7 +344,7 @@ def _plain(array, column: str, rows: int, problems: Problems, lower: bool = Fals
 
 def _per_value_reason(array: pa.DictionaryArray, column: str, problem: str) -> pa.Array:
     """`column 'value' problem` per distinct value, as a dictionary array aligned with lines."""
-    values = pc.fill_null(array.dictionary.cast(pa.string()), "")
+    values = shown(pc.fill_null(array.dictionary.cast(pa.string()), ""))
     per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
     return pa.DictionaryArray.from_arrays(array.indices, per_value)
 
@@ -351,6 +365,14 @@ def _procedure_code(array: pa.Array, problems: Problems) -> pa.DictionaryArray:
         _per_value_reason(codes, "procedure_code", "is not a 5-character HCPCS/CPT code"),
     )
     return codes
+
+
+def shown(values: pa.Array, limit: int = SHOWN_CHARS) -> pa.Array:
+    """Values cut to `limit` characters (with "...") for messages: a reason stays one line."""
+    cut = pc.utf8_slice_codeunits(values, 0, limit)
+    long = pc.greater(pc.utf8_length(values), limit)
+    cut = pc.if_else(long, pc.binary_join_element_wise(cut, "...", ""), cut)
+    return pc.replace_substring_regex(cut, r"[\r\n\t]", " ")
 
 
 def _modifiers(arrays: list[pa.Array], rows: int, problems: Problems) -> pa.DictionaryArray:
@@ -482,7 +504,10 @@ def _line_number(array: pa.Array, problems: Problems) -> pa.Array:
     finite = np.isfinite(numbers)
     fraction = finite & (np.floor(numbers) != numbers)
     problems.add("line_number", fraction, "line_number is not a whole number")
-    return pa.array(np.where(finite & ~fraction, numbers, 0).astype(np.int64))
+    # A huge number (a shifted column, an id) would overflow the integer keys built from it.
+    too_big = finite & (numbers > MAX_LINE_NUMBER)
+    problems.add("line_number", too_big, f"line_number is above {MAX_LINE_NUMBER}")
+    return pa.array(np.where(finite & ~fraction & ~too_big, numbers, 0).astype(np.int64))
 
 
 def _number(
@@ -500,11 +525,7 @@ def _number(
     if array is None:
         return pa.array(np.full(rows, fallback))
     value_type = _value_type(array)
-    if (
-        pa.types.is_integer(value_type)
-        or pa.types.is_floating(value_type)
-        or pa.types.is_decimal(value_type)
-    ):
+    if _numeric(value_type):
         plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
         numbers = np.asarray(pc.fill_null(plain.cast(pa.float64()), np.nan))
         blank = _blank(array)
@@ -547,17 +568,20 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
     if pa.types.is_date(value_type):
         dates = array.cast(pa.date32())
     elif pa.types.is_timestamp(value_type):
+        if value_type.tz is not None:  # the date is the one on the wall clock of the zone
+            array = pc.local_timestamp(array)
+            value_type = array.type
         dates = array.cast(pa.date32())
         midnight = np.asarray(pc.fill_null(pc.equal(pc.cast(dates, value_type), array), True))
         problems.add(column, ~midnight, f"{column} has a time of day; expected a date")
-    elif text_like:
+    elif text_like or _numeric(value_type):  # numbers as their text: 20200302 is YYYYMMDD
         text = _trimmed(decode_text(array, column, problems))
         parsed = parse_dates(text.dictionary)
         dates = parsed.dates.take(text.indices)
         problem = np.asarray(parsed.problem.is_valid())
         reason = pc.binary_join_element_wise(
             f"{column} '",
-            pc.fill_null(text.dictionary, ""),
+            shown(pc.fill_null(text.dictionary, "")),
             "' ",
             pc.fill_null(parsed.problem, ""),
             "",
@@ -572,6 +596,14 @@ def _dates(array, column: str, problems: Problems, *, required: bool) -> pa.Arra
     if required:
         problems.add(column, _blank(dates) & ~problems.failed(column), f"{column} is blank")
     return dates
+
+
+def _numeric(value_type: pa.DataType) -> bool:
+    return (
+        pa.types.is_integer(value_type)
+        or pa.types.is_floating(value_type)
+        or pa.types.is_decimal(value_type)
+    )
 
 
 def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:

@@ -26,6 +26,14 @@ from igrt_edits.errors import InputError
 CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 DELIMITERS = (",", "|", "\t", ";")
+MAX_BLOCK_SIZE = 1 << 30
+# Leading bytes of files that are not CSV text, and what to tell the user about them.
+NOT_CSV = (
+    (b"\xff\xfe", "is UTF-16 text; save or export it as UTF-8"),
+    (b"\xfe\xff", "is UTF-16 text; save or export it as UTF-8"),
+    (b"\x1f\x8b", "is gzip-compressed; decompress it first"),
+    (b"PK\x03\x04", "is a ZIP archive or an Excel workbook; extract it or save it as CSV"),
+)
 DELIMITER_NAMES = {",": "comma", "|": "pipe", "\t": "tab", ";": "semicolon"}
 
 
@@ -162,12 +170,22 @@ def _plan_parquet(path: Path, size: int, user_map, passthrough: bool) -> ReadPla
 
 
 def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrough) -> ReadPlan:
+    for magic, what in NOT_CSV:
+        if head.startswith(magic):
+            raise InputError(f"{path}: not a CSV file: it {what}")
     if b"\x00" in head:
         raise InputError(f"{path}: not a CSV file (binary content)")
     header_line = _header_line(head)
-    if delimiter is None:
-        delimiter = sniff_delimiter(header_line)
-    headers = _split_header(header_line, delimiter)
+    if not header_line.strip():
+        raise InputError(f"{path}: the first line is blank; expected a header row of column names")
+    sniffed = sniff_delimiter(header_line)
+    headers = _split_header(header_line, delimiter or sniffed)
+    if delimiter and len(headers) == 1 and len(_split_header(header_line, sniffed)) > 1:
+        raise InputError(
+            f"{path}: the header has no {_delimiter_name(delimiter)} in it; the file looks"
+            f" {_delimiter_name(sniffed)}-delimited (leave out the delimiter option to detect it)"
+        )
+    delimiter = delimiter or sniffed
     _check_duplicate_headers(headers, path)
     names = _unique_names(headers)
     columns = match_columns(names, str(path), user_map)
@@ -196,10 +214,17 @@ def read_extract(
 
 def iter_extracts(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     """Read a file in batches of about `batch_lines` lines (for inputs larger than memory)."""
-    if plan.format == "parquet":
-        yield from _iter_parquet(plan, batch_lines)
-    else:
-        yield from _iter_csv(plan, batch_lines)
+    batches = (
+        _iter_parquet(plan, batch_lines)
+        if plan.format == "parquet"
+        else _iter_csv(plan, batch_lines)
+    )
+    empty = True
+    for extract in batches:
+        empty = False
+        yield extract
+    if empty:  # a file without rows is still one (empty) extract, as a whole-file read gives
+        yield _read_parquet(plan) if plan.format == "parquet" else _read_csv(plan)
 
 
 def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malformed=()) -> Extract:
@@ -291,9 +316,17 @@ def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
         )
 
 
+def _delimiter_name(delimiter: str) -> str:
+    return DELIMITER_NAMES.get(delimiter, repr(delimiter))
+
+
 def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_size: int | None):
     def on_invalid(row) -> str:
-        reason = f"has {row.actual_columns} fields where the header has {row.expected_columns}"
+        count = row.actual_columns
+        reason = (
+            f"has {count} field{'' if count == 1 else 's'} where the header has"
+            f" {row.expected_columns} (a row cut short, shifted or in another delimiter)"
+        )
         malformed.append((row.number, reason))
         return "skip"
 
@@ -313,13 +346,22 @@ def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_si
 
 
 def _parse_csv(plan: ReadPlan, malformed: list, *, use_threads: bool) -> pa.Table:
-    read, parse, convert = _csv_options(plan, malformed, use_threads=use_threads, block_size=None)
-    try:
-        return pa_csv.read_csv(
-            plan.path, read_options=read, parse_options=parse, convert_options=convert
+    block_size = 1 << 20
+    while True:
+        read, parse, convert = _csv_options(
+            plan, malformed, use_threads=use_threads, block_size=block_size
         )
-    except pa.ArrowInvalid as exc:
-        raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
+        try:
+            return pa_csv.read_csv(
+                plan.path, read_options=read, parse_options=parse, convert_options=convert
+            )
+        except pa.ArrowInvalid as exc:
+            # A row longer than a block (a multi-megabyte field) needs bigger blocks.
+            if "straddling" in str(exc) and block_size < MAX_BLOCK_SIZE:
+                block_size *= 8
+                malformed.clear()
+                continue
+            raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
 
 
 def _open_csv(plan: ReadPlan, malformed: list, block_size: int):

@@ -26,10 +26,11 @@ are silent, this module takes the most literal reading, as follows.
 3. Code-set membership does not depend on the date: 77418/0073T are IMRT delivery and
    G0173/G0251 are SBRT/SRS codes on any date of service, and 77401/77437/77438 are
    superficial on any date. Whether a code exists on its date is IGRT001's business only.
-4. G0173 and G0251 are SBRT/SRS codes (IGRT004; the "no SBRT/SRS code" condition of
-   IGRT007/008) but not external-beam delivery and so not "any delivery": the catalog's list of
-   SBRT/SRS *delivery* codes is 77371, 77372, 77373, G0339, G0340, G0563 only. Likewise 77432,
-   77435, 61796-61800, 63620, 63621 and 32701 are SBRT/SRS codes but not delivery.
+4. G0173 and G0251 (the pre-2015 linac SRS deliveries) are SBRT/SRS *delivery* codes, so
+   also external-beam delivery and "any delivery" (the team's decision; the catalog's list of
+   SBRT/SRS delivery codes names only 77371, 77372, 77373, G0339, G0340, G0563, which are their
+   2015 replacements). 77432, 77435, 61796-61800, 63620, 63621 and 32701 are SBRT/SRS codes
+   but not delivery.
 5. 77436 and 77439 appear only in the code validity table: IGRT001 checks them, and they
    belong to no code set (77437 and 77438 are superficial delivery, as the catalog lists).
 6. IGRT001 merges the validity table's rows per code: a code's "valid from" and "valid through"
@@ -146,8 +147,9 @@ NO_PC_TC_SPLIT = {"G6017"}
 NOT_RECOGNIZED_IN_CPT = _span("G6001", "G6017")
 NOT_RECOGNIZED_IN_GCODE = {"77385", "77386", "77387", "77402", "77407", "77412"}
 
-# "SBRT/SRS delivery codes (77371, 77372, 77373, G0339, G0340, G0563)"
-SBRT_SRS_DELIVERY = {"77371", "77372", "77373", "G0339", "G0340", "G0563"}
+# "SBRT/SRS delivery codes (77371, 77372, 77373, G0339, G0340, G0563)", plus the pre-2015
+# linac SRS deliveries G0173 and G0251 (Interpretation 4).
+SBRT_SRS_DELIVERY = {"77371", "77372", "77373", "G0339", "G0340", "G0563", "G0173", "G0251"}
 
 # "External-beam delivery = IMRT + non-IMRT + SBRT/SRS delivery codes + proton + other
 # external-beam."

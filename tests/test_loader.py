@@ -372,7 +372,8 @@ C1,9,P1,2019-05-01
         7: "units 'abc' is not a number",
         8: "procedure_code '7701' is not a 5-character HCPCS/CPT code",
         9: "line_number 'x' is not a number",
-        10: "has 4 fields where the header has 6",
+        10: "has 4 fields where the header has 6 (a row cut short, shifted or in another"
+        " delimiter)",
     }
     assert set(result.rejects.column("source_file").to_pylist()) == {str(path)}
     assert result.totals() == {

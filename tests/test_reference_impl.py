@@ -60,7 +60,8 @@ def flagged(rule_id: str, *rows: dict[str, Any], **options: Any) -> set[tuple[st
 def test_code_set_sizes_match_the_catalog() -> None:
     assert {"G6003", "G6014"} <= EXTERNAL_BEAM and "G6015" in EXTERNAL_BEAM
     assert len(TECHNICAL_ONLY) == 5 + 14 + 2
-    assert "G0173" not in ANY_DELIVERY and "77432" not in ANY_DELIVERY
+    assert "G0173" in EXTERNAL_BEAM and "G0251" in ANY_DELIVERY
+    assert "77432" not in ANY_DELIVERY
     assert {"77401", "77437", "77770", "0395T", "77525", "77425"} <= ANY_DELIVERY
 
 
@@ -706,6 +707,16 @@ def test_igrt012() -> None:
     assert flagged("IGRT012", row("77387"), row("77412", 2, beam_modality="electron")) == set()
     # SBRT/SRS management codes are not delivery.
     assert flagged("IGRT012", row("77387"), row("77432", 2)) == HIT
+    # G0173/G0251 are the pre-2015 linac SRS deliveries (Interpretation 4).
+    old = "2014-06-01"
+    assert flagged("IGRT012", row("76950", dos=old), row("G0251", 2, dos=old)) == set()
+    assert flagged("IGRT010", row("76950", dos=old), row("77761", 2, dos=old)) == HIT
+    assert (
+        flagged(
+            "IGRT010", row("76950", dos=old), row("77761", 2, dos=old), row("G0173", 3, dos=old)
+        )
+        == set()
+    )
     assert flagged("IGRT012", row("77387"), row("77412", 2, dos="2020-03-03")) == HIT
 
 
