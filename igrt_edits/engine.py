@@ -19,7 +19,7 @@ from igrt_edits.catalog import Catalog, Rule
 from igrt_edits.grouping import join_per_group
 from igrt_edits.hashing import fnv1a64, to_hex
 from igrt_edits.kinds import RunOptions
-from igrt_edits.lines import Hits, Lines
+from igrt_edits.lines import Hits, Lines, Related
 
 FINDING_COLUMNS = (
     "claim_id",
@@ -48,8 +48,6 @@ FINDINGS_SCHEMA = pa.schema(
 ).insert(10, pa.field("related_lines", pa.list_(pa.string())))
 """The findings as an Arrow table (for Parquet output and for merging partitions)."""
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-RELATED_LIMIT = 20
-"""Related lines named in a message; the related_lines field always lists them all."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,11 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
     refs = related_claims + ":" + lines.line_text(related_rows)
     sort_by = [related_claims, lines.line_number[related_rows]]
     numbers = np.arange(len(rows))
-    related_text = join_per_group(hit_of, refs, numbers, sort_by=sort_by, limit=RELATED_LIMIT)
+    related_text = join_per_group(hit_of, refs, numbers, sort_by=sort_by)
+    more = hits.related.total_of(rows) - np.bincount(hit_of, minlength=len(rows))
+    related_text = np.where(
+        more > 0, related_text + np.char.mod(" and %d more", np.maximum(more, 0)), related_text
+    ).astype(object)
     claim, line, code, date = (
         lines.claim_id.text(rows),
         lines.line_text(rows),
@@ -176,9 +178,9 @@ def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
     )
 
 
-def _related_positions(rows: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]):
+def _related_positions(rows: np.ndarray, related: Related):
     """(hit number, related line) for pairs whose flagged line is among `rows` (sorted)."""
-    flagged, related = (np.asarray(p, dtype=np.int64) for p in pairs)
+    flagged, related = (np.asarray(p, dtype=np.int64) for p in (related.flagged, related.lines))
     hit = np.searchsorted(rows, flagged)
     keep = (hit < len(rows)) & (rows[np.minimum(hit, len(rows) - 1)] == flagged)
     return hit[keep], related[keep]

@@ -274,29 +274,49 @@ class Lines:
         present = self.present(scope, self.classes_mask(classes), name)
         return present[self.key(scope)[rows]]
 
-    def pairs_in_scope(
-        self, scope: str, rows: np.ndarray, related: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(flagged line, related line) position pairs sharing a scope, a line never with itself.
+    def pairs_in_scope(self, scope: str, rows: np.ndarray, related: np.ndarray) -> Related:
+        """The lines in `related` that share a scope with each flagged line of `rows`.
 
-        `rows` are the flagged lines' positions; `related` is a mask of candidate lines.
+        At most RELATED_LIMIT are paired with a flagged line (the first by claim id and line
+        number), so a patient-day of thousands of lines stays cheap; `totals` counts them all.
         """
         if scope == "claim_or_patient_day":
-            a = self.pairs_in_scope("claim", rows, related)
-            b = self.pairs_in_scope("patient_day", rows, related)
-            both = pd.DataFrame(
-                {"f": np.concatenate([a[0], b[0]]), "r": np.concatenate([a[1], b[1]])}
-            ).drop_duplicates()
-            return both["f"].to_numpy(), both["r"].to_numpy()
-        key = self.key(scope)
+            by_claim = self.pairs_in_scope("claim", rows, related)
+            by_day = self.pairs_in_scope("patient_day", rows, related)
+            both = self.pairs_by_key(self._claim_day(), rows, related).totals
+            return by_claim.union(by_day, by_claim.totals + by_day.totals - both, self)
+        return self.pairs_by_key(self.key(scope), rows, related)
+
+    def _claim_day(self) -> np.ndarray:
+        return pd.factorize(self.claim * (int(self.day.max()) + 1) + self.day)[0]
+
+    def pairs_by_key(self, key: np.ndarray, rows: np.ndarray, related: np.ndarray) -> Related:
+        """As pairs_in_scope, for any non-negative integer key per line."""
         wanted = np.zeros(int(key.max()) + 1 if self.n else 0, dtype=bool)
         wanted[key[rows]] = True
-        related = related & wanted[key]  # only lines that share a scope with a flagged line
+        candidates = np.flatnonzero(related & wanted[key])
+        counts = np.bincount(key[candidates], minlength=len(wanted))
+        totals = counts[key[rows]] - related[rows]  # a line is never related to itself
+        candidates = self._first_per_key(key, candidates, counts)
         left = pd.DataFrame({"k": key[rows], "f": rows})
-        right = pd.DataFrame({"k": key[related], "r": np.flatnonzero(related)})
+        right = pd.DataFrame({"k": key[candidates], "r": candidates})
         pairs = left.merge(right, on="k")
         pairs = pairs[pairs["f"] != pairs["r"]]
-        return pairs["f"].to_numpy(), pairs["r"].to_numpy()
+        return Related(pairs["f"].to_numpy(), pairs["r"].to_numpy(), rows, totals).capped(self)
+
+    def _first_per_key(self, key: np.ndarray, candidates: np.ndarray, counts) -> np.ndarray:
+        """Candidates, keeping only the first RELATED_LIMIT + 1 of a crowded key."""
+        crowded = counts[key[candidates]] > RELATED_LIMIT + 1
+        if not crowded.any():
+            return candidates
+        many = candidates[crowded]
+        order = np.lexsort(
+            (self.line_number[many], self.claim_id.text(many).astype(str), key[many])
+        )
+        many = many[order]
+        starts = np.flatnonzero(np.r_[True, key[many][1:] != key[many][:-1]])
+        rank = np.arange(len(many)) - np.repeat(starts, np.diff(np.r_[starts, len(many)]))
+        return np.concatenate([candidates[~crowded], many[rank <= RELATED_LIMIT]])
 
 
 def patient_day_key(patient: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -320,12 +340,73 @@ class Hits:
     """Positions of flagged lines."""
     fields: dict[str, np.ndarray]
     """Extra message fields, one string per flagged line."""
-    related: tuple[np.ndarray, np.ndarray]
-    """(flagged line position, related line position) pairs."""
+    related: Related
+    """The lines that made the flagged lines fire."""
     template: np.ndarray | None = None
     """Per flagged line, the message template to use instead of the rule's (optional)."""
 
     @staticmethod
     def empty() -> Hits:
-        none = np.zeros(0, dtype=np.int64)
-        return Hits(rows=none, fields={}, related=(none, none))
+        return Hits(rows=np.zeros(0, dtype=np.int64), fields={}, related=Related.none())
+
+
+RELATED_LIMIT = 20
+"""Related lines named per finding; the message says how many more there are."""
+
+
+@dataclass(frozen=True)
+class Related:
+    """The lines that made each flagged line fire.
+
+    `flagged`/`lines` are position pairs, at most RELATED_LIMIT per flagged line; `totals`
+    counts, for each line of `rows`, all its related lines, named or not.
+    """
+
+    flagged: np.ndarray
+    lines: np.ndarray
+    rows: np.ndarray
+    totals: np.ndarray
+
+    @staticmethod
+    def none() -> Related:
+        empty = np.zeros(0, dtype=np.int64)
+        return Related(empty, empty, empty, empty)
+
+    def capped(self, lines: Lines) -> Related:
+        """At most RELATED_LIMIT pairs per flagged line: the first by claim id, line number."""
+        if not len(self.flagged):
+            return self
+        counts = np.bincount(self.flagged, minlength=lines.n)
+        if counts.max() <= RELATED_LIMIT:
+            return self
+        order = np.lexsort(
+            (
+                lines.line_number[self.lines],
+                lines.claim_id.text(self.lines).astype(str),
+                self.flagged,
+            )
+        )
+        flagged, related = self.flagged[order], self.lines[order]
+        starts = np.flatnonzero(np.r_[True, flagged[1:] != flagged[:-1]])
+        rank = np.arange(len(flagged)) - np.repeat(starts, np.diff(np.r_[starts, len(flagged)]))
+        keep = rank < RELATED_LIMIT
+        return Related(flagged[keep], related[keep], self.rows, self.totals)
+
+    def union(self, other: Related, totals: np.ndarray, lines: Lines) -> Related:
+        both = pd.DataFrame(
+            {
+                "f": np.concatenate([self.flagged, other.flagged]),
+                "r": np.concatenate([self.lines, other.lines]),
+            }
+        ).drop_duplicates()
+        merged = Related(both["f"].to_numpy(), both["r"].to_numpy(), self.rows, totals)
+        return merged.capped(lines)
+
+    def total_of(self, rows: np.ndarray) -> np.ndarray:
+        """All related lines of each of `rows` (0 for rows this knows nothing of)."""
+        if not len(self.rows):
+            return np.zeros(len(rows), dtype=np.int64)
+        order = np.argsort(self.rows, kind="stable")
+        at = np.clip(np.searchsorted(self.rows[order], rows), 0, len(order) - 1)
+        found = self.rows[order][at] == rows
+        return np.where(found, self.totals[order][at], 0)

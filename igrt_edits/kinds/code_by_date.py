@@ -8,7 +8,7 @@ import numpy as np
 
 from igrt_edits.catalog import CatalogData, LineClass, ValidityWindow
 from igrt_edits.kinds.base import Kind, RunOptions
-from igrt_edits.lines import Hits, Lines
+from igrt_edits.lines import Hits, Lines, Related
 from igrt_edits.tomlio import Table
 
 _EARLIEST = np.datetime64("0001-01-01", "D")
@@ -92,8 +92,7 @@ class CodeByDate(Kind):
         after = (day > last_end[of]) & (hint != "")
         use_instead = np.where(after, "; use " + hint.astype(str), "").astype(object)
         valid = np.array([i.valid if i else "" for i in info], dtype=object)[of]
-        none = np.zeros(0, dtype=np.int64)
-        return Hits(flagged, {"valid": valid, "use_instead": use_instead}, (none, none))
+        return Hits(flagged, {"valid": valid, "use_instead": use_instead}, Related.none())
 
     def describe(self) -> list[str]:
         return ["Flags: a line whose code is outside its validity window on the service date."]

@@ -8,7 +8,7 @@ import numpy as np
 
 from igrt_edits.catalog import CatalogData, LineClass, expand_codes
 from igrt_edits.kinds.base import SETTINGS, DateWindow, Kind, RunOptions, _subset
-from igrt_edits.lines import Hits, Lines
+from igrt_edits.lines import Hits, Lines, Related
 from igrt_edits.tomlio import Table
 
 
@@ -75,8 +75,7 @@ class CodeByScheme(Kind):
             hints.append(np.append(per_code, "")[lines.code.ids[rows]])
         rows, hint = np.concatenate(found), np.concatenate(hints)
         order = np.argsort(rows, kind="stable")
-        none = np.zeros(0, dtype=np.int64)
-        return Hits(rows[order], {"use_instead": hint[order]}, (none, none))
+        return Hits(rows[order], {"use_instead": hint[order]}, Related.none())
 
     def describe(self) -> list[str]:
         out = []

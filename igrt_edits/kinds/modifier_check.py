@@ -8,7 +8,7 @@ import numpy as np
 
 from igrt_edits.catalog import CatalogData, LineClass
 from igrt_edits.kinds.base import DateWindow, Kind, RunOptions
-from igrt_edits.lines import Hits, Lines
+from igrt_edits.lines import Hits, Lines, Related
 from igrt_edits.tomlio import Table
 
 
@@ -70,11 +70,10 @@ class ModifierCheck(Kind):
         rows, which, modifier = (np.concatenate(x) for x in (found, which, modifier))
         order = np.argsort(rows, kind="stable")
         templates = np.array([c.message for c in self.checks], dtype=object)
-        none = np.zeros(0, dtype=np.int64)
         return Hits(
             rows[order],
             {"modifier": modifier[order]},
-            (none, none),
+            Related.none(),
             template=templates[which[order]],
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from igrt_edits.catalog import CatalogData, LineClass
 from igrt_edits.grouping import compact_ids
@@ -49,7 +48,10 @@ class UnitsSum(Kind):
         over = totals[group] > self.max_units
         flagged, group = rows[over], group[over]
         text = np.char.mod("%g", totals[group]).astype(object)
-        return Hits(rows=flagged, fields={"units_total": text}, related=_same_group(group, flagged))
+        key = np.zeros(lines.n, dtype=np.int64)  # 0: not flagged; group + 1 otherwise
+        key[flagged] = group + 1
+        related = lines.pairs_by_key(key, flagged, key > 0)
+        return Hits(rows=flagged, fields={"units_total": text}, related=related)
 
     def describe(self) -> list[str]:
         return [
@@ -60,12 +62,3 @@ class UnitsSum(Kind):
 
     def classes(self) -> list[LineClass]:
         return [self.target.line_class]
-
-
-def _same_group(group: np.ndarray, flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(line, other line) pairs of flagged lines in one group (all lines of an over-limit
-    group are flagged, so the pairs never leave the flagged set)."""
-    frame = pd.DataFrame({"g": group, "f": flagged})
-    pairs = frame.merge(frame.rename(columns={"f": "r"}), on="g")
-    pairs = pairs[pairs["f"] != pairs["r"]]
-    return pairs["f"].to_numpy(), pairs["r"].to_numpy()
