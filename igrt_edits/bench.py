@@ -106,7 +106,7 @@ def bench(
     """Run the benchmark and return the report lines."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="igrt-edits-bench-") as scratch:
-        output = Path(scratch) / "findings.json"
+        output = Path(scratch) / "findings.parquet"
         for size in sizes:
             for fmt in formats:
                 path = dataset(directory, size, fmt, seed, echo)

@@ -177,21 +177,27 @@ BATCH_LINES = 1_000_000
 
 
 def read_normalized(
-    plans, on_part, progress: Progress = _quiet
+    plans,
+    context: ContextOptions,
+    on_batch: Callable[[pa.Table], None],
+    progress: Progress = _quiet,
+    keep_lines: bool = False,
 ) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
-    """Read and normalize every file batch by batch, handing each batch's lines to `on_part`.
+    """Read, normalize and derive context for every file batch by batch.
 
-    Returns the per-file summaries (rows read), the rejects and which files have diagnoses.
+    Each batch's lines go to `on_batch`, with their derived setting, scheme, component and
+    scope; the columns only that derivation reads are dropped unless `keep_lines`. Returns the
+    per-file summaries (rows read), the rejects and which files have diagnoses.
     """
     summaries, rejected, has_diagnosis = [], [], []
     for index, plan in enumerate(plans):
         summary = FileSummary(str(plan.path), plan.format, plan.size_bytes)
+        summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
         for extract in iter_extracts(plan, BATCH_LINES):
             part = normalize_extract(extract, index)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
-            on_part(part)
-        summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
+            on_batch(with_context(part.lines, context, summary.has_diagnosis, keep_lines))
         summaries.append(summary)
         has_diagnosis.append(summary.has_diagnosis)
         progress("read", index + 1, len(plans))
@@ -211,11 +217,11 @@ def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
 def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> RunResult:
     lines: list[pa.Table] = []
     summaries, rejected, has_diagnosis = read_normalized(
-        plan_all(files, load), lambda part: lines.append(part.lines), progress
+        plan_all(files, load), context, lines.append, progress, load.keep_lines
     )
     names = [s.path for s in summaries]
     progress("check", 0, 1)
-    checked = check_lines(lines, names, has_diagnosis, ruleset, context, keep_lines=load.keep_lines)
+    checked = check_lines(lines, names, ruleset, keep_lines=load.keep_lines)
     progress("check", 1, 1)
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
@@ -260,13 +266,11 @@ class Checked:
 def check_lines(
     batches: list[pa.Table],
     file_names: list[str],
-    has_diagnosis: list[bool],
     ruleset: RuleSet,
-    context: ContextOptions,
     mixed_claims: Callable[[pa.Array], np.ndarray] | None = None,
     keep_lines: bool = True,
 ) -> Checked:
-    """Check normalized lines that hold whole patients: conflicts, context, scope, rules.
+    """Check normalized lines (with context) that hold whole patients: conflicts, scope, rules.
 
     The lines come as normalized batches, which are combined (and the list emptied, so the
     batches can be freed as the combined table is built).
@@ -279,7 +283,6 @@ def check_lines(
     keys = Keys.of(table)
     mixed = mixed_claims(keys.claims) if mixed_claims is not None else None
     conflict, conflicts = reject_conflicts(table, keys, file_names, mixed)
-    table = with_context(table, context, has_diagnosis)
     checked = np.asarray(single_chunk(table.column("_in_scope"))) & ~conflict
     status = np.where(conflict, 2, np.where(checked, 0, 1))
     table = table.append_column("_status", _codes(("", *LINE_STATUS), status + 1))
@@ -391,7 +394,13 @@ def _codes(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names[1:], pa.string()))
 
 
-def with_context(table: pa.Table, context: ContextOptions, has_dx: list[bool]) -> pa.Table:
+CONTEXT_ONLY = ("claim_type", "bill_type", "place_of_service", "payer", "line_of_business", "age")
+"""Normalized columns read only to derive the context."""
+
+
+def with_context(
+    table: pa.Table, context: ContextOptions, has_diagnosis: bool, keep_lines: bool = True
+) -> pa.Table:
     """Add the derived setting, scheme, component, scope and diagnosis-column flag."""
     setting = derive_setting(table)
     scheme = derive_scheme(table, setting, context)
@@ -400,11 +409,10 @@ def with_context(table: pa.Table, context: ContextOptions, has_dx: list[bool]) -
         "scheme": _codes(SCHEME_NAMES, scheme),
         "component": _codes(COMPONENT_NAMES, derive_component(table)),
         "_in_scope": pa.array(in_scope(table, context)),
-        "diagnosis_known": pa.array(
-            np.asarray(has_dx, dtype=bool)[np.asarray(single_chunk(table.column("_file")))]
-        ),
+        "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
     }
-    table = table.drop_columns(["setting"])
+    drop = ["setting"] if keep_lines else ["setting", *CONTEXT_ONLY]
+    table = table.drop_columns([n for n in drop if n in table.column_names])
     for name, values in derived.items():
         table = table.append_column(name, values)
     return table

@@ -29,7 +29,7 @@ from igrt_edits.arrow_utils import as_dictionary, single_chunk
 from igrt_edits.context import ContextOptions
 from igrt_edits.engine import FINDING_COLUMNS, RuleSet, empty_findings, findings_table
 from igrt_edits.hashing import fnv1a64
-from igrt_edits.normalize import DIAGNOSIS_SPLIT, Part, combine_token_columns
+from igrt_edits.normalize import DIAGNOSIS_SPLIT, combine_token_columns
 from igrt_edits.pipeline import (
     Checked,
     LoadOptions,
@@ -58,19 +58,17 @@ PARTITION_SCHEMA = pa.schema(
         ("modifiers", TEXT),
         ("units", pa.float64()),
         ("diagnosis_codes.0", TEXT),
-        ("claim_type", TEXT),
-        ("setting", TEXT),
-        ("bill_type", TEXT),
-        ("place_of_service", TEXT),
-        ("payer", TEXT),
-        ("line_of_business", TEXT),
         ("beam_modality", TEXT),
         ("treatment_indicators", TEXT),
-        ("age", pa.float32()),
         ("provider_id", TEXT),
         ("charge_amount", pa.float64()),
         ("_file", pa.int32()),
         ("_row", pa.int64()),
+        ("setting", TEXT),
+        ("scheme", TEXT),
+        ("component", TEXT),
+        ("_in_scope", pa.bool_()),
+        ("diagnosis_known", pa.bool_()),
     ]
 )
 PAIR_SCHEMA = pa.schema([("claim", pa.uint64()), ("patient", pa.uint64())])
@@ -98,7 +96,7 @@ def lint_streamed(
     try:
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
-        summaries, rejected, has_diagnosis = read_normalized(plans, spill.add, tell)
+        summaries, rejected, has_diagnosis = read_normalized(plans, context, spill.add, tell)
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]
@@ -106,13 +104,7 @@ def lint_streamed(
         for done, table in enumerate(spill.partitions()):
             tell("check", done, count)
             checked = check_lines(
-                [table],
-                names,
-                has_diagnosis,
-                ruleset,
-                context,
-                lambda claims: _is_mixed(claims, mixed),
-                keep_lines=False,
+                [table], names, ruleset, lambda claims: _is_mixed(claims, mixed), keep_lines=False
             )
             merged.add(checked)
         tell("check", count, count)
@@ -163,9 +155,9 @@ class Spill:
     def _writer(self, name: str, schema: pa.Schema) -> ipc.RecordBatchStreamWriter:
         return ipc.new_stream(pa.OSFile(str(self.directory / name), "wb"), schema)
 
-    def add(self, part: Part) -> None:
+    def add(self, lines: pa.Table) -> None:
         """Write one normalized batch to the partitions of its patients and claims."""
-        table = _fixed_schema(part.lines)
+        table = _fixed_schema(lines)
         if not table.num_rows:
             return
         patient = as_dictionary(single_chunk(table.column("patient_id")))
