@@ -288,7 +288,10 @@ class Lines:
         return self.pairs_by_key(self.key(scope), rows, related)
 
     def _claim_day(self) -> np.ndarray:
-        return pd.factorize(self.claim * (int(self.day.max()) + 1) + self.day)[0]
+        key = block_key(self.claim, self.day, limit=4 * self.n + (1 << 20))
+        if key is None:
+            key = pd.factorize(self.claim * (int(self.day.max()) + 1) + self.day)[0]
+        return key
 
     def pairs_by_key(self, key: np.ndarray, rows: np.ndarray, related: np.ndarray) -> Related:
         """As pairs_in_scope, for any non-negative integer key per line."""
@@ -298,11 +301,8 @@ class Lines:
         counts = np.bincount(key[candidates], minlength=len(wanted))
         totals = counts[key[rows]] - related[rows]  # a line is never related to itself
         candidates = self._first_per_key(key, candidates, counts)
-        left = pd.DataFrame({"k": key[rows], "f": rows})
-        right = pd.DataFrame({"k": key[candidates], "r": candidates})
-        pairs = left.merge(right, on="k")
-        pairs = pairs[pairs["f"] != pairs["r"]]
-        return Related(pairs["f"].to_numpy(), pairs["r"].to_numpy(), rows, totals).capped(self)
+        flagged, related = _join(key[rows], rows, key[candidates], candidates)
+        return Related(flagged, related, rows, totals).capped(self)
 
     def _first_per_key(self, key: np.ndarray, candidates: np.ndarray, counts) -> np.ndarray:
         """Candidates, keeping only the first RELATED_LIMIT + 1 of a crowded key."""
@@ -348,6 +348,19 @@ class Hits:
     @staticmethod
     def empty() -> Hits:
         return Hits(rows=np.zeros(0, dtype=np.int64), fields={}, related=Related.none())
+
+
+def _join(left_key, left, right_key, right) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) pairs with equal keys, a line never paired with itself."""
+    order = np.argsort(right_key, kind="stable")
+    right_key, right = right_key[order], right[order]
+    start = np.searchsorted(right_key, left_key, "left")
+    count = np.searchsorted(right_key, left_key, "right") - start
+    flagged = np.repeat(left, count)
+    first = np.repeat(start - (np.cumsum(count) - count), count)
+    related = right[first + np.arange(len(flagged))]
+    keep = flagged != related
+    return flagged[keep], related[keep]
 
 
 RELATED_LIMIT = 20
