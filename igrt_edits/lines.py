@@ -295,18 +295,24 @@ class Lines:
 
     def pairs_by_key(self, key: np.ndarray, rows: np.ndarray, related: np.ndarray) -> Related:
         """As pairs_in_scope, for any non-negative integer key per line."""
-        wanted = np.zeros(int(key.max()) + 1 if self.n else 0, dtype=bool)
+        if not len(rows):
+            return Related.none()
+        wanted = np.zeros(int(key.max()) + 1, dtype=bool)
         wanted[key[rows]] = True
-        candidates = np.flatnonzero(related & wanted[key])
-        counts = np.bincount(key[candidates], minlength=len(wanted))
-        totals = counts[key[rows]] - related[rows]  # a line is never related to itself
-        candidates = self._first_per_key(key, candidates, counts)
+        candidates = np.flatnonzero(related)
+        candidates = candidates[wanted[key[candidates]]]
+        keys, counts = np.unique(key[candidates], return_counts=True)
+        at = np.minimum(np.searchsorted(keys, key[rows]), max(len(keys) - 1, 0))
+        found = keys[at] == key[rows] if len(keys) else np.zeros(len(rows), dtype=bool)
+        totals = np.where(found, counts[at] if len(keys) else 0, 0) - related[rows]
+        crowded = keys[counts > RELATED_LIMIT + 1]
+        candidates = self._first_per_key(key, candidates, crowded)
         flagged, related = _join(key[rows], rows, key[candidates], candidates)
         return Related(flagged, related, rows, totals).capped(self)
 
-    def _first_per_key(self, key: np.ndarray, candidates: np.ndarray, counts) -> np.ndarray:
+    def _first_per_key(self, key: np.ndarray, candidates: np.ndarray, crowded_keys) -> np.ndarray:
         """Candidates, keeping only the first RELATED_LIMIT + 1 of a crowded key."""
-        crowded = counts[key[candidates]] > RELATED_LIMIT + 1
+        crowded = np.isin(key[candidates], crowded_keys)
         if not crowded.any():
             return candidates
         many = candidates[crowded]
