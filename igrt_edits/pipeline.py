@@ -394,8 +394,16 @@ def _codes(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names[1:], pa.string()))
 
 
-CONTEXT_ONLY = ("claim_type", "bill_type", "place_of_service", "payer", "line_of_business", "age")
-"""Normalized columns read only to derive the context."""
+NOT_READ_BY_RULES = (
+    "claim_type",
+    "bill_type",
+    "place_of_service",
+    "payer",
+    "line_of_business",
+    "age",
+    "provider_id",
+)
+"""Normalized columns that only the context reads, or only outputs echoing lines show."""
 
 
 def with_context(
@@ -411,7 +419,7 @@ def with_context(
         "_in_scope": pa.array(in_scope(table, context)),
         "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
     }
-    drop = ["setting"] if keep_lines else ["setting", *CONTEXT_ONLY]
+    drop = ["setting"] if keep_lines else ["setting", *NOT_READ_BY_RULES]
     table = table.drop_columns([n for n in drop if n in table.column_names])
     for name, values in derived.items():
         table = table.append_column(name, values)
