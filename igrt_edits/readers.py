@@ -26,7 +26,6 @@ from igrt_edits.errors import InputError
 CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 DELIMITERS = (",", "|", "\t", ";")
-MAX_BLOCK_SIZE = 1 << 30
 # Leading bytes of files that are not CSV text, and what to tell the user about them.
 NOT_CSV = (
     (b"\xff\xfe", "is UTF-16 text; save or export it as UTF-8"),
@@ -198,33 +197,12 @@ def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrou
     return ReadPlan(path, "csv", columns, wanted, size, delimiter, names, types)
 
 
-def read_extract(
-    path: Path,
-    *,
-    user_map: Mapping[str, str | Sequence[str]] | None = None,
-    delimiter: str | None = None,
-    passthrough: bool = False,
-) -> Extract:
-    """Read one whole file. Raises InputError when it cannot be read as a claims extract."""
-    plan = plan_read(path, user_map=user_map, delimiter=delimiter, passthrough=passthrough)
-    if plan.format == "parquet":
-        return _read_parquet(plan)
-    return _read_csv(plan)
-
-
 def iter_extracts(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     """Read a file in batches of about `batch_lines` lines (for inputs larger than memory)."""
-    batches = (
-        _iter_parquet(plan, batch_lines)
-        if plan.format == "parquet"
-        else _iter_csv(plan, batch_lines)
-    )
-    empty = True
-    for extract in batches:
-        empty = False
-        yield extract
-    if empty:  # a file without rows is still one (empty) extract, as a whole-file read gives
-        yield _read_parquet(plan) if plan.format == "parquet" else _read_csv(plan)
+    if plan.format == "parquet":
+        yield from _iter_parquet(plan, batch_lines)
+    else:
+        yield from _iter_csv(plan, batch_lines)
 
 
 def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malformed=()) -> Extract:
@@ -239,15 +217,6 @@ def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malfo
         size_bytes=plan.size_bytes,
         delimiter=plan.delimiter,
     )
-
-
-def _read_parquet(plan: ReadPlan) -> Extract:
-    try:
-        table = pq.read_table(plan.path, columns=plan.wanted, read_dictionary=plan.dictionary)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{plan.path}: cannot be read ({exc})") from exc
-    rows = table.num_rows
-    return _extract(plan, table, np.arange(2, rows + 2, dtype=np.int64), rows)
 
 
 def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
@@ -266,22 +235,6 @@ def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
         raise InputError(f"{plan.path}: cannot be read ({exc})") from exc
 
 
-def _read_csv(plan: ReadPlan) -> Extract:
-    malformed: list[tuple[int | None, str]] = []
-    table = _parse_csv(plan, malformed, use_threads=True)
-    if malformed and any(number is None for number, _ in malformed):
-        # Row numbers of malformed rows are only known to a single-threaded parse.
-        malformed.clear()
-        table = _parse_csv(plan, malformed, use_threads=False)
-    bad_rows = np.array(sorted(n for n, _ in malformed), dtype=np.int64)
-    rows_read = table.num_rows + len(bad_rows)
-    all_rows = np.arange(2, rows_read + 2, dtype=np.int64)
-    source_rows = (
-        np.setdiff1d(all_rows, bad_rows, assume_unique=True) if len(bad_rows) else all_rows
-    )
-    return _extract(plan, table, source_rows, rows_read, sorted(malformed))
-
-
 def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     """Batches of a CSV with spreadsheet row numbers, malformed rows numbered in place.
 
@@ -290,7 +243,8 @@ def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     row numbers that were not reported malformed.
     """
     malformed: list[tuple[int, str]] = []
-    reader = _open_csv(plan, malformed, block_size=max(1 << 20, batch_lines * 64))
+    # A block must hold the longest row: 64 MB blocks take fields of many megabytes.
+    reader = _open_csv(plan, malformed, block_size=max(64 << 20, batch_lines * 64))
     next_row, reported = 2, 0
     try:
         for batch in reader:
@@ -343,25 +297,6 @@ def _csv_options(plan: ReadPlan, malformed: list, *, use_threads: bool, block_si
         quoted_strings_can_be_null=False,
     )
     return read, parse, convert
-
-
-def _parse_csv(plan: ReadPlan, malformed: list, *, use_threads: bool) -> pa.Table:
-    block_size = 1 << 20
-    while True:
-        read, parse, convert = _csv_options(
-            plan, malformed, use_threads=use_threads, block_size=block_size
-        )
-        try:
-            return pa_csv.read_csv(
-                plan.path, read_options=read, parse_options=parse, convert_options=convert
-            )
-        except pa.ArrowInvalid as exc:
-            # A row longer than a block (a multi-megabyte field) needs bigger blocks.
-            if "straddling" in str(exc) and block_size < MAX_BLOCK_SIZE:
-                block_size *= 8
-                malformed.clear()
-                continue
-            raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
 
 
 def _open_csv(plan: ReadPlan, malformed: list, block_size: int):
