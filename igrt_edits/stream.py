@@ -48,19 +48,20 @@ PARTITION_LINES = 1_500_000
 """Lines per partition the run aims for; a partition is checked in memory."""
 
 TEXT = pa.dictionary(pa.int32(), pa.string())
+# Ids and diagnoses are written as plain text: a batch's large dictionary would otherwise be
+# written again to every partition the batch touches.
 PARTITION_SCHEMA = pa.schema(
     [
-        ("claim_id", TEXT),
-        ("patient_id", TEXT),
+        ("claim_id", pa.string()),
+        ("patient_id", pa.string()),
         ("line_number", pa.int64()),
         ("service_date", pa.date32()),
         ("procedure_code", TEXT),
         ("modifiers", TEXT),
         ("units", pa.float64()),
-        ("diagnosis_codes.0", TEXT),
+        ("diagnosis_codes.0", pa.string()),
         ("beam_modality", TEXT),
         ("treatment_indicators", TEXT),
-        ("provider_id", TEXT),
         ("charge_amount", pa.float64()),
         ("_file", pa.int32()),
         ("_row", pa.int64()),
@@ -153,7 +154,8 @@ class Spill:
         self.pairs = [self._writer(f"pairs-{i}.arrow", schema) for i in range(count)]
 
     def _writer(self, name: str, schema: pa.Schema) -> ipc.RecordBatchStreamWriter:
-        return ipc.new_stream(pa.OSFile(str(self.directory / name), "wb"), schema)
+        sink = pa.OSFile(str(self.directory / name), "wb")
+        return ipc.new_stream(sink, schema, options=ipc.IpcWriteOptions(compression="lz4"))
 
     def add(self, lines: pa.Table) -> None:
         """Write one normalized batch to the partitions of its patients and claims."""
@@ -225,7 +227,7 @@ def _fixed_schema(lines: pa.Table) -> pa.Table:
     columns = {}
     for field in PARTITION_SCHEMA:
         if field.name == "diagnosis_codes.0":
-            columns[field.name] = joined
+            columns[field.name] = joined.cast(field.type)
         elif field.name in lines.column_names:
             columns[field.name] = single_chunk(lines.column(field.name)).cast(field.type)
         else:
