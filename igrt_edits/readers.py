@@ -221,7 +221,8 @@ def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malfo
 
 def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     try:
-        parquet = pq.ParquetFile(plan.path, read_dictionary=plan.dictionary)
+        # pre_buffer would keep every row group it read until the file is closed.
+        parquet = pq.ParquetFile(plan.path, read_dictionary=plan.dictionary, pre_buffer=False)
         start = 2
         for batch in parquet.iter_batches(batch_size=batch_lines, columns=plan.wanted):
             rows = batch.num_rows
