@@ -30,7 +30,7 @@ import pyarrow as pa
 
 try:
     from pyspark import StorageLevel
-    from pyspark.sql import DataFrame, SparkSession, Window
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -76,7 +76,7 @@ SOURCE_COLUMNS = ("source_file", "source_row")
 LINES_PER_BUCKET = 250_000
 """Default bucket size: one find_issues call per bucket holds about this many lines."""
 BROADCAST_CLAIMS = 1_000_000
-"""Claims with a conflict up to which their ids are sent to every worker instead of shuffled."""
+"""Conflicting keys up to which they are sent to every worker instead of shuffled."""
 
 
 def spark_session(app_name: str = "igrt-edits") -> SparkSession:
@@ -150,6 +150,8 @@ class SparkRun:
         groups = (
             self.lines.groupBy("source_file", "in_scope", "setting", "scheme").count().toPandas()
         )
+        # An unknown setting or scheme is null; the summary names it "unknown", as locally.
+        groups = groups.fillna({"setting": "", "scheme": ""})
         rejected = pd.Series(rejects.column("source_file").to_pylist()).value_counts()
         for summary in self.files:
             mine = groups[groups["source_file"] == summary.path]
@@ -484,34 +486,48 @@ def _finish(
 def _reject_conflicts(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(accepted lines, rejects) as pipeline.reject_conflicts decides, for lines of any size.
 
-    One aggregation per claim finds the claims with a problem (rare); only their lines are
-    looked at line by line.
+    Two aggregations find the claims under two patient ids (min != max patient_id per claim)
+    and the repeated claim lines ((claim_id, line_number) counted more than once); both are
+    rare, so their lines are picked out with joins against small tables.
     """
-    claims = lines.groupBy("claim_id").agg(
-        (F.min("patient_id") != F.max("patient_id")).alias("mixed"),
-        (F.count(F.lit(1)) != F.countDistinct("line_number")).alias("repeats"),
+    mixed = (
+        lines.groupBy("claim_id")
+        .agg((F.min("patient_id") != F.max("patient_id")).alias("mixed"))
+        .where(F.col("mixed"))
+        .select("claim_id")
     )
-    bad = claims.where(F.col("mixed") | F.col("repeats")).select("claim_id", "mixed")
-    bad = bad.persist(StorageLevel.MEMORY_AND_DISK)
-    if bad.count() <= BROADCAST_CLAIMS:
-        bad = F.broadcast(bad)
-    suspect = lines.join(bad, "claim_id")
-    copies = F.count(F.lit(1)).over(Window.partitionBy("claim_id", "line_number"))
-    suspect = suspect.withColumn("_copies", copies)
-    rejected = F.col("mixed") | (F.col("_copies") > 1)
-    conflicts = suspect.where(rejected).select(
+    repeated = (
+        lines.groupBy("claim_id", "line_number")
+        .count()
+        .where(F.col("count") > 1)
+        .select("claim_id", "line_number")
+    )
+    mixed, repeated = _small(mixed), _small(repeated)
+    in_mixed = lines.join(mixed, "claim_id")
+    rest = lines.join(mixed, "claim_id", "left_anti")
+    keys = ["claim_id", "line_number"]
+    in_repeated = rest.join(repeated, keys)
+    conflicts = _conflict_rejects(in_mixed, "patient_id", MIXED_CLAIM_REASON).unionByName(
+        _conflict_rejects(in_repeated, "line_number", REPEATED_LINE_REASON)
+    )
+    return rest.join(repeated, keys, "left_anti"), conflicts
+
+
+def _small(frame: DataFrame) -> DataFrame:
+    """A table of conflicting keys, cached, and broadcast to the joins when it is small."""
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    return F.broadcast(frame) if frame.count() <= BROADCAST_CLAIMS else frame
+
+
+def _conflict_rejects(lines: DataFrame, column: str, reason: str) -> DataFrame:
+    return lines.select(
         "source_file",
         "source_row",
         "claim_id",
         F.col("line_number").cast("string").alias("line_number"),
-        F.when(F.col("mixed"), F.lit("patient_id")).otherwise(F.lit("line_number")).alias("column"),
-        F.when(F.col("mixed"), F.lit(MIXED_CLAIM_REASON))
-        .otherwise(F.lit(REPEATED_LINE_REASON))
-        .alias("reason"),
+        F.lit(column).alias("column"),
+        F.lit(reason).alias("reason"),
     )
-    kept = suspect.where(~rejected).drop("mixed", "_copies")
-    clean = lines.join(bad.select("claim_id"), "claim_id", "left_anti")
-    return clean.unionByName(kept), conflicts
 
 
 def find_issues_spark(checked: DataFrame, ruleset: RuleSet, buckets: int) -> DataFrame:

@@ -60,7 +60,8 @@ def write_generated(directory: Path, copies: int = 12, seed: int = 7) -> list[Pa
     Claims go to one file or the other by claim, so a patient-day's facility and professional
     claims often sit in different files. Rows are shuffled within each file. Input errors are
     planted: a claim under two patient ids, a repeated claim line, an impossible date, a row
-    with too few fields, and pediatric lines (from the demo).
+    with too few fields, pediatric lines (from the demo), and lines whose setting is unknown or
+    OTHER (so they have no coding scheme).
     """
     base = demo_table()
     parts = []
@@ -81,6 +82,11 @@ def write_generated(directory: Path, copies: int = 12, seed: int = 7) -> list[Pa
     rows[5]["patient_id"] = rows[400]["patient_id"]  # claim of rows[5] now under two patients
     rows.append(dict(rows[900]))  # claim_id + line_number twice
     rows[1200]["service_date"] = "2025-02-30"  # not a date
+    for row in rows:
+        if row["claim_id"].endswith("-03") and row["claim_type"] == "professional":
+            row["claim_type"] = row["place_of_service"] = ""  # setting unknown: no scheme
+        if row["claim_id"].endswith("-04") and row["claim_type"] == "institutional":
+            row["bill_type"] = "0851"  # setting OTHER: no scheme
     table = pa.Table.from_pylist(rows, schema=table.schema)
 
     rng = np.random.default_rng(seed)

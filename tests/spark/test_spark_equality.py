@@ -79,6 +79,8 @@ def test_generated_files_with_cross_file_patient_days(spark, generated):
         "patient_id",
         "line_number",
     }
+    assert {"unknown", "OTHER"} <= set(local["summary"]["settings_seen"])
+    assert "unknown" in local["summary"]["schemes_seen"]
     files_of_days = {}
     for finding in local["findings"]:
         key = (finding["patient_id"], finding["service_date"])
