@@ -7,7 +7,7 @@ Needs the `spark` extra (`pip install igrt-edits[spark]`). A run has three steps
    Spark (`binaryFile`) and parsed by the local run's readers, so every file keeps its name and
    every row the row number a spreadsheet shows; a DataFrame handed to `check_dataframe` is
    validated batch by batch.
-2. Reject claims under two patient ids and repeated claim lines, with one aggregation per claim.
+2. Reject claims under two patient ids and repeated claim lines, found with two aggregations.
 3. Bucket the checked lines by a hash of patient_id (`pmod(xxhash64(patient_id), N)`), so every
    patient's lines meet in one bucket, and run `find_issues` on each bucket (`applyInPandas`).
 """
@@ -69,7 +69,7 @@ from igrt_edits.readers import Extract, discover, plan_read, rename_columns
 from igrt_edits.runner import build_ruleset, context_options
 
 ERROR = "error"
-# One error row per file that cannot be read: the message travels in reject_reason.
+"""`record` of the staged row of a file that cannot be read (its message in reject_reason)."""
 STAGED_DDL = from_arrow_schema(STAGED_SCHEMA)
 FINDINGS_DDL = from_arrow_schema(FINDINGS_SCHEMA)
 SOURCE_COLUMNS = ("source_file", "source_row")

@@ -14,6 +14,7 @@ else:
     pytest.importorskip("pyspark")
 
 from click.testing import CliRunner
+from spark_helpers import REPO, SAMPLES, local_spark, write_generated
 
 from igrt_edits.cli import main
 from igrt_edits.config import Config
@@ -23,10 +24,21 @@ from igrt_edits.report.summary import build_summary
 from igrt_edits.runner import run_check
 from igrt_edits.spark import check_dataframe, check_files
 
-REPO = Path(__file__).resolve().parent.parent.parent
-SAMPLES = REPO / "sample_claims"
 DEMO_CSV = SAMPLES / "radonc_demo.csv"
 DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark session for all the tests (starting one takes seconds)."""
+    session = local_spark()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> list[Path]:
+    return write_generated(tmp_path_factory.mktemp("generated"))
 
 
 def outputs(catalog, ruleset, result) -> dict:

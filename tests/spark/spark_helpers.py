@@ -1,7 +1,8 @@
-"""Spark tests: one local-mode session for the whole test session, and generated extracts.
+"""Helpers of the Spark tests: a local-mode session and generated extracts.
 
-The tests here need PySpark (the `spark` extra) and Java; each test module skips when PySpark
-is not installed, so the main test environment runs without them.
+The tests need PySpark (the `spark` extra) and Java; their module skips when PySpark is not
+installed, so the main test environment runs without them. (Not a conftest.py: a second module
+named conftest would shadow tests/conftest.py for the modules that import from it.)
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SAMPLES = REPO / "sample_claims"
 
 
-@pytest.fixture(scope="session")
-def spark():
+def local_spark():
     """A small local Spark: two cores, few shuffle partitions, no UI."""
-    pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -38,8 +36,7 @@ def spark():
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    return session
 
 
 def demo_table() -> pa.Table:
@@ -117,8 +114,3 @@ def write_generated(directory: Path, copies: int = 12, seed: int = 7) -> list[Pa
     parquet_path = directory / "claims_b.parquet"
     pq.write_table(typed, parquet_path, row_group_size=1000)
     return [csv_path, parquet_path]
-
-
-@pytest.fixture(scope="session")
-def generated(tmp_path_factory) -> list[Path]:
-    return write_generated(tmp_path_factory.mktemp("generated"))
