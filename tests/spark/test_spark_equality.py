@@ -101,6 +101,22 @@ def test_generated_files_with_cross_file_patient_days(spark, generated):
     assert_same(spark_outputs(spark, generated, buckets=7), local)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_project_generator_extract(spark, tmp_path, suffix):
+    """An extract of igrt_edits.generate: hospital and professional claims share patient-days."""
+    from igrt_edits.generate import write_extract
+
+    path = tmp_path / f"generated.{suffix}"
+    write_extract(path, 6000, seed=11, violation_rate=0.05, row_group_lines=1000)
+    local = local_outputs([path])
+    claims_of_days = {}
+    for finding in local["findings"]:
+        key = (finding["patient_id"], finding["service_date"])
+        claims_of_days.setdefault(key, set()).add(finding["claim_id"])
+    assert any(len(claims) > 1 for claims in claims_of_days.values())
+    assert_same(spark_outputs(spark, [path], buckets=5), local)
+
+
 def test_bucket_count_does_not_change_findings(spark, generated):
     one = spark_outputs(spark, generated, buckets=1)
     many = spark_outputs(spark, generated, buckets=13)
