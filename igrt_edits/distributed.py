@@ -5,7 +5,7 @@ same functions on each piece:
 
 1. per file (or per batch of rows): read, validate and normalize (`normalize_extract`), then
    derive each line's context (`with_context`); all of it depends on one row at a time.
-   `stage_extract` returns the result as rows of one fixed schema, `STAGED_SCHEMA`: checked
+   `stage_file` yields the result as rows of one fixed schema, `STAGED_SCHEMA`: accepted
    lines, rejected rows and one summary row per file, told apart by `record`.
 2. between them, the engine finds the claims under two patient ids and the repeated claim lines
    (they need whole claims, which may span files) and rejects their lines as the local run does.
@@ -224,11 +224,12 @@ def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
     (the dtype pandas 3 infers for text) and on Arrow-backed columns; int64 and object
     columns convert on every pandas version.
     """
+    # An explicit dtype: pandas 3 would infer its string dtype even from an object array.
     return pd.DataFrame(
         {
-            name: frame[name].to_numpy(dtype=np.int64)
+            name: pd.Series(frame[name].to_numpy(dtype=np.int64), dtype=np.int64)
             if name in ("line_number", "source_row")
-            else frame[name].to_numpy(dtype=object)
+            else pd.Series(frame[name].to_numpy(dtype=object), dtype=object)
             for name in FINDING_COLUMNS
         }
     )
