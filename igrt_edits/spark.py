@@ -73,6 +73,8 @@ ERROR = "error"
 STAGED_DDL = from_arrow_schema(STAGED_SCHEMA)
 FINDINGS_DDL = from_arrow_schema(FINDINGS_SCHEMA)
 SOURCE_COLUMNS = ("source_file", "source_row")
+STAGED_BATCH_ROWS = 50_000
+"""Rows per Arrow batch handed back to Spark: the JVM holds a whole batch while converting it."""
 LINES_PER_BUCKET = 250_000
 """Default bucket size: one find_issues call per bucket holds about this many lines."""
 BROADCAST_CLAIMS = 1_000_000
@@ -306,7 +308,7 @@ def check_files(
             ):
                 index, name = names[_local_path(uri)]
                 for table in _stage_file(name, content, index, load, context):
-                    yield from table.to_batches()
+                    yield from table.to_batches(max_chunksize=STAGED_BATCH_ROWS)
 
     staged = raw.select("path", "content").mapInArrow(stage, STAGED_DDL)
     run = _finish(spark, staged, ruleset, buckets, started)
@@ -409,7 +411,7 @@ def _stage_batch(
             "source_file",
             pa.array(np.full(staged.num_rows, str(source), dtype=object), pa.string()),
         )
-        yield from staged.to_batches()
+        yield from staged.to_batches(max_chunksize=STAGED_BATCH_ROWS)
 
 
 def _batch_row(rows: int, columns: ColumnMap) -> pa.Table:
