@@ -172,7 +172,7 @@ def test_cli_engine_spark_writes_what_the_local_cli_writes(spark, generated, tmp
         )
         assert result.exit_code == 1, result.output
         csv = cli("check", *files, "--engine", engine, "--format", "csv")
-        (tmp_path / f"{engine}.csv").write_text(csv.output, encoding="utf-8")
+        (tmp_path / f"{engine}.csv").write_text(csv.stdout, encoding="utf-8")
     local = json.loads((tmp_path / "local.json").read_text(encoding="utf-8"))
     on_spark = json.loads((tmp_path / "spark.json").read_text(encoding="utf-8"))
     local["summary"].pop("wall_seconds")
@@ -190,7 +190,7 @@ def test_cli_parquet_output_is_written_by_spark(spark, generated, tmp_path):
     for _ in range(2):  # a second run replaces the first
         result = cli("check", *files, "--engine", "spark", "-o", str(target))
         assert result.exit_code == 1, result.output
-    summary = json.loads(result.output)["summary"]
+    summary = json.loads(result.stdout)["summary"]
     written = spark.read.parquet(str(target)).toPandas()
     _, _, local = run_check(files, Config())
     records = finding_records(written)
