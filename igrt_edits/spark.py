@@ -73,6 +73,9 @@ ERROR = "error"
 STAGED_DDL = from_arrow_schema(STAGED_SCHEMA)
 FINDINGS_DDL = from_arrow_schema(FINDINGS_SCHEMA)
 SOURCE_COLUMNS = ("source_file", "source_row")
+LOCAL_DRIVER_MEMORY = "4g"
+"""Heap of a Spark that igrt-edits starts itself (SPARK_DRIVER_MEMORY or spark-submit's
+--driver-memory choose another)."""
 STAGED_BATCH_ROWS = 50_000
 """Rows per Arrow batch handed back to Spark: the JVM holds a whole batch while converting it."""
 LINES_PER_BUCKET = 250_000
@@ -89,7 +92,13 @@ def spark_session(app_name: str = "igrt-edits") -> SparkSession:
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
-    return builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if not any(k in os.environ for k in ("SPARK_DRIVER_MEMORY", "PYSPARK_SUBMIT_ARGS")):
+        # Started from the plain command (no spark-submit): the driver is also the local
+        # executor, and Spark's 1 GB default heap is too small for a file of a few hundred MB
+        # read whole (its bytes, their Arrow copy and the cached lines).
+        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
+    return builder.getOrCreate()
 
 
 @dataclass
