@@ -51,6 +51,7 @@ LINE_FIELDS = [
     ("component", pa.string()),
     ("beam_modality", pa.string()),
     ("treatment_indicators", pa.string()),
+    ("charge_amount", pa.float64()),
 ]
 BUCKET_SCHEMA = pa.schema(LINE_FIELDS)
 
@@ -59,7 +60,6 @@ STAGED_SCHEMA = pa.schema(
         ("record", pa.string()),
         *LINE_FIELDS,
         ("in_scope", pa.bool_()),
-        ("charge_amount", pa.float64()),
         # rejected rows: the raw line number and the reason (claim_id holds the raw claim id)
         ("reject_line_number", pa.string()),
         ("reject_column", pa.string()),

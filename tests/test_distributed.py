@@ -24,7 +24,7 @@ from igrt_edits.distributed import (
     stage_file,
 )
 from igrt_edits.readers import plan_read
-from igrt_edits.report.formats import finding_records
+from igrt_edits.report.frames import finding_records
 from igrt_edits.runner import build_ruleset, context_options, run_check
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_claims"

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 if os.environ.get("IGRT_EDITS_REQUIRE_SPARK"):
@@ -19,7 +20,7 @@ from spark_helpers import REPO, SAMPLES, local_spark, write_generated
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError, RejectRateError
-from igrt_edits.report.formats import finding_records
+from igrt_edits.report.frames import finding_records
 from igrt_edits.report.summary import build_summary
 from igrt_edits.runner import run_check
 from igrt_edits.spark import check_dataframe, check_files
@@ -184,24 +185,37 @@ def test_cli_engine_spark_writes_what_the_local_cli_writes(spark, generated, tmp
         assert spark_text == local_text
 
 
-def test_cli_parquet_output_is_written_by_spark(spark, generated, tmp_path):
+def test_cli_parquet_output(spark, generated, tmp_path):
     files = [str(p) for p in generated]
-    target = tmp_path / "findings.parquet"
-    for _ in range(2):  # a second run replaces the first
-        result = cli("check", *files, "--engine", "spark", "-o", str(target))
+    for engine in ("local", "spark"):
+        result = cli("check", *files, "--engine", engine, "-o", str(tmp_path / f"{engine}.parquet"))
         assert result.exit_code == 1, result.output
-    summary = json.loads(result.stdout)["summary"]
-    written = spark.read.parquet(str(target)).toPandas()
-    _, _, local = run_check(files, Config())
-    records = finding_records(written)
-    assert records == finding_records(local.findings)
-    assert summary["findings"] == len(local.findings)
+    local = pq.read_table(tmp_path / "local.parquet")
+    assert pq.read_table(tmp_path / "spark.parquet").equals(local)
 
 
-def test_parquet_output_needs_the_spark_engine(tmp_path):
-    result = cli("check", str(DEMO_CSV), "-o", str(tmp_path / "x.parquet"))
+def test_spark_writes_findings_as_parquet(spark, generated, tmp_path):
+    """The API's write: Spark writes the findings (a directory), in contract order."""
+    _, _, run = check_files([str(p) for p in generated], Config(), spark=spark)
+    target = tmp_path / "findings.parquet"
+    try:
+        for _ in range(2):  # a second write replaces the first
+            result = run.write_findings(str(target), None)
+    finally:
+        run.unpersist()
+    assert target.is_dir()
+    written = finding_records(pq.read_table(target).to_pandas())
+    _, _, local = run_check([str(p) for p in generated], Config())
+    assert written == finding_records(local.findings)
+    assert len(result.findings) == len(local.findings)
+
+
+def test_options_that_read_every_line_need_the_local_engine(tmp_path):
+    result = cli(
+        "check", str(DEMO_CSV), "--engine", "spark", "--annotated", str(tmp_path / "a.csv")
+    )
     assert result.exit_code == 2
-    assert "--engine spark" in result.output
+    assert "--engine local" in result.output
 
 
 def test_dataframe_with_mapped_columns(spark):
