@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Set up igrt-edits in a local virtual environment and run it. Needs only Python 3.11+.
 
-python3 tasks.py demo    # install, then lint the bundled sample claims
-python3 tasks.py test    # install with test tools, then run the test suite
-python3 tasks.py corpus  # install, then check every bad input of tests/corpus/; fail on a traceback
+python3 tasks.py demo        # install, then lint the bundled sample claims
+python3 tasks.py test        # install with test tools, then run the test suite
+python3 tasks.py corpus      # check every bad input of tests/corpus/; fail on a traceback
+python3 tasks.py spark-test  # the same suite, Spark tests included, in .venv-spark (needs Java)
 """
 
 from __future__ import annotations
@@ -19,9 +20,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+SPARK_VENV = ROOT / ".venv-spark"
 DEMO = ["sample_claims/radonc_demo.csv"]
 CORPUS = ROOT / "tests" / "corpus"
+
+
+def bin_dir(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts" if os.name == "nt" else "bin")
+
+
+BIN = bin_dir(VENV)
 
 
 def run(*command: str | Path) -> int:
@@ -29,18 +37,19 @@ def run(*command: str | Path) -> int:
     return subprocess.call([str(c) for c in command], cwd=ROOT)
 
 
-def install(extra: str) -> None:
-    """Create .venv and install the project (editable) with the pinned versions."""
-    if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
-        print(f"creating {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    stamp = VENV / f".installed-{extra}"
-    inputs = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+def install(extra: str, venv_dir: Path = VENV, constraints: str = "constraints.txt") -> None:
+    """Create the environment and install the project (editable) with the pinned versions."""
+    python = bin_dir(venv_dir) / "python"
+    if not python.exists() and not python.with_suffix(".exe").exists():
+        print(f"creating {venv_dir}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(venv_dir)
+    stamp = venv_dir / f".installed-{extra}"
+    inputs = [ROOT / "pyproject.toml", ROOT / constraints]
     if stamp.exists() and all(p.stat().st_mtime <= stamp.stat().st_mtime for p in inputs):
         return
-    pip = [BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     target = f".[{extra}]" if extra else "."
-    if run(*pip, "-c", "constraints.txt", "-e", target) != 0:
+    if run(*pip, "-c", constraints, "-e", target) != 0:
         sys.exit("installation failed")
     stamp.touch()
 
@@ -105,8 +114,16 @@ def _run_case(command: list[str | Path], case: dict, mode: str, scratch: Path) -
     return done.returncode, done.stderr
 
 
+def spark_test() -> int:
+    """The whole suite with PySpark and pandas 2 (constraints-spark.txt): Spark runs included."""
+    install("spark,test", SPARK_VENV, "constraints-spark.txt")
+    python = bin_dir(SPARK_VENV) / "python"
+    os.environ["IGRT_EDITS_REQUIRE_SPARK"] = "1"  # the Spark tests must run here, not skip
+    return run(python, "-m", "pytest", *(sys.argv[2:] or ["-rs"]))
+
+
 if __name__ == "__main__":
-    commands = {"demo": demo, "test": test, "corpus": corpus}
+    commands = {"demo": demo, "test": test, "corpus": corpus, "spark-test": spark_test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())

@@ -13,7 +13,7 @@ import click
 from igrt_edits import __version__
 from igrt_edits.catalog import load_catalog
 from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
-from igrt_edits.errors import RunError
+from igrt_edits.errors import ConfigError, RunError
 from igrt_edits.pipeline import RunResult
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import sigterm_as_exit
@@ -47,6 +47,7 @@ def main() -> None:
 
 
 FILE = click.Path(dir_okay=False)
+ENGINES = ("local", "spark")
 
 
 @main.command()
@@ -155,6 +156,18 @@ FILE = click.Path(dir_okay=False)
     help="Lint partition by partition through temporary files, for inputs larger than memory"
     " (default: automatic above 2 GB of input).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="local",
+    show_default=True,
+    help="Run in this process, or on Apache Spark (needs the spark extra).",
+)
+@click.option(
+    "--buckets",
+    type=click.IntRange(min=1),
+    help="Spark: patient buckets (default: about 250,000 lines each, at least one per core).",
+)
 def check(
     paths: tuple[str, ...],
     fmt: str | None,
@@ -179,6 +192,8 @@ def check(
     ignore: tuple[str, ...],
     adult_age: int | None,
     stream: bool | None,
+    engine: str,
+    buckets: int | None,
 ) -> None:
     """Lint claim lines in PATHS (CSV or Parquet files, directories, globs) together."""
     started = time.perf_counter()
@@ -214,15 +229,18 @@ def check(
                 )
             )
             log.info("checking %s", ", ".join(paths))
-            with RunProgress(progress_wanted(quiet)) as progress:
-                catalog, ruleset, result = run_check(
-                    paths,
-                    config,
-                    stream=stream_setting(plan, paths, stream),
-                    keep_lines=plan.keeps_lines,
-                    passthrough=plan.needs_passthrough,
-                    progress=progress,
-                )
+            with RunProgress(progress_wanted(quiet) and engine == "local") as progress:
+                if engine == "spark":
+                    catalog, ruleset, result = run_on_spark(paths, config, plan, stream, buckets)
+                else:
+                    catalog, ruleset, result = run_check(
+                        paths,
+                        config,
+                        stream=stream_setting(plan, paths, stream),
+                        keep_lines=plan.keeps_lines,
+                        passthrough=plan.needs_passthrough,
+                        progress=progress,
+                    )
                 reported = report_findings(plan, result, catalog, ruleset, started)
                 if plan.writes_stdout:
                     progress.stop()  # the findings go to the terminal the bar is on
@@ -291,6 +309,27 @@ def log_run(result: RunResult, rejects_path: str | None) -> None:
             )
         if rejected > REJECTS_LOGGED:
             log.debug("... and %d more rejected rows", rejected - REJECTS_LOGGED)
+
+
+def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
+    """The check on Spark: findings, rejects and counts collected into a RunResult, so the
+    output options work as in a local run (except those that read every line)."""
+    if plan.keeps_lines:
+        raise ConfigError(
+            "--annotated, --format junit and --baseline need --engine local"
+            " (they read every line, which stays on Spark)"
+        )
+    if stream:
+        raise ConfigError("--stream is a local-engine mode; Spark partitions by itself")
+    try:
+        from igrt_edits.spark import check_files
+    except ImportError as error:
+        raise ConfigError(str(error)) from error
+    catalog, ruleset, run = check_files(paths, config, buckets=buckets)
+    try:
+        return catalog, ruleset, run.result(config.max_reject_rate)
+    finally:
+        run.unpersist()
 
 
 @main.command()

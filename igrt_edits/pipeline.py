@@ -333,6 +333,13 @@ def sort_rejects(rejects: pa.Table) -> pa.Table:
     return rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
 
 
+MIXED_CLAIM_REASON = (
+    "claim_id appears under more than one patient_id (an input error: every line of the"
+    " claim is rejected)"
+)
+REPEATED_LINE_REASON = "claim_id + line_number appears more than once (every copy is rejected)"
+
+
 def reject_conflicts(
     table: pa.Table, keys: Keys, file_names: list[str], mixed_claims: np.ndarray | None = None
 ) -> tuple[np.ndarray, pa.Table]:
@@ -349,12 +356,7 @@ def reject_conflicts(
     repeated = repeated_lines(claim, line) & ~mixed
     bad = mixed | repeated
     rows = np.flatnonzero(bad)
-    reason = np.where(
-        mixed[rows],
-        "claim_id appears under more than one patient_id (an input error: every line of the"
-        " claim is rejected)",
-        "claim_id + line_number appears more than once (every copy is rejected)",
-    )
+    reason = np.where(mixed[rows], MIXED_CLAIM_REASON, REPEATED_LINE_REASON)
     file_index = np.asarray(single_chunk(table.column("_file")))[rows]
     rejects = pa.table(
         {

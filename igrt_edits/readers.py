@@ -126,6 +126,12 @@ class ReadPlan:
     """CSV: the type each wanted column is read as."""
     dictionary: list[str] = field(default_factory=list)
     """Parquet: string columns read dictionary-encoded."""
+    content: bytes | None = None
+    """The file's bytes when they are already in memory (`path` then only names the file)."""
+
+    def source(self) -> Path | pa.BufferReader:
+        """What the Arrow readers open: the file, or its bytes."""
+        return self.path if self.content is None else pa.BufferReader(self.content)
 
 
 def plan_read(
@@ -134,26 +140,37 @@ def plan_read(
     user_map: Mapping[str, str | Sequence[str]] | None = None,
     delimiter: str | None = None,
     passthrough: bool = False,
+    content: bytes | None = None,
 ) -> ReadPlan:
-    """Inspect a file's header. Raises InputError when it cannot be read as a claims extract."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    """Inspect a file's header. Raises InputError when it cannot be read as a claims extract.
+
+    With `content`, the file's bytes are read from memory and `path` only names the file (a
+    cluster worker receives a file's bytes from the engine that stores it).
+    """
+    if content is None:
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as handle:
+                head = handle.read(1 << 16)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    else:
+        size, head = len(content), content[: 1 << 16]
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a CSV or Parquet extract")
     if head.startswith(b"PAR1"):
-        return _plan_parquet(path, size, user_map, passthrough)
-    if path.suffix.lower() in PARQUET_SUFFIXES:
+        plan = _plan_parquet(path, size, user_map, passthrough, content)
+    elif path.suffix.lower() in PARQUET_SUFFIXES:
         raise InputError(f"{path}: not a Parquet file (no PAR1 header)")
-    return _plan_csv(path, size, head, user_map, delimiter, passthrough)
+    else:
+        plan = _plan_csv(path, size, head, user_map, delimiter, passthrough)
+    plan.content = content
+    return plan
 
 
-def _plan_parquet(path: Path, size: int, user_map, passthrough: bool) -> ReadPlan:
+def _plan_parquet(path: Path, size: int, user_map, passthrough: bool, content) -> ReadPlan:
     try:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(path if content is None else pa.BufferReader(content))
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
     _check_duplicate_headers(schema.names, path)
@@ -210,7 +227,7 @@ def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malfo
         path=plan.path,
         format=plan.format,
         columns=plan.columns,
-        table=_rename(table, plan.columns),
+        table=rename_columns(table, plan.columns),
         source_rows=rows,
         rows_read=read,
         malformed=list(malformed),
@@ -222,7 +239,7 @@ def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malfo
 def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     try:
         # pre_buffer would keep every row group it read until the file is closed.
-        parquet = pq.ParquetFile(plan.path, read_dictionary=plan.dictionary, pre_buffer=False)
+        parquet = pq.ParquetFile(plan.source(), read_dictionary=plan.dictionary, pre_buffer=False)
         start = 2
         for batch in parquet.iter_batches(batch_size=batch_lines, columns=plan.wanted):
             rows = batch.num_rows
@@ -304,7 +321,7 @@ def _open_csv(plan: ReadPlan, malformed: list, block_size: int):
     read, parse, convert = _csv_options(plan, malformed, use_threads=False, block_size=block_size)
     try:
         return pa_csv.open_csv(
-            plan.path, read_options=read, parse_options=parse, convert_options=convert
+            plan.source(), read_options=read, parse_options=parse, convert_options=convert
         )
     except pa.ArrowInvalid as exc:
         raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
@@ -370,6 +387,7 @@ def _renames(columns: ColumnMap) -> dict[str, str]:
     return renames
 
 
-def _rename(table: pa.Table, columns: ColumnMap) -> pa.Table:
+def rename_columns(table: pa.Table, columns: ColumnMap) -> pa.Table:
+    """Source column names replaced by canonical ones (`family.i` for family members)."""
     to_canonical = {v: k for k, v in _renames(columns).items()}
     return table.rename_columns([to_canonical.get(n, n) for n in table.column_names])

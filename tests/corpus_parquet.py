@@ -60,7 +60,10 @@ def _timestamp_tz_dates() -> pa.Table:
             "claim_id": ["H1001"] * 3,
             "line_number": [1, 2, 3],
             "patient_id": ["M1001"] * 3,
-            "service_date": pa.array(local.tz_localize("America/New_York")),
+            # the unit is explicit: pandas 2 makes nanoseconds, pandas 3 microseconds
+            "service_date": pa.array(
+                local.tz_localize("America/New_York"), pa.timestamp("us", tz="America/New_York")
+            ),
             "procedure_code": ["77412", "77387", "77014"],
             "bill_type": ["0131"] * 3,
         }

@@ -1,0 +1,247 @@
+"""The per-file and per-bucket steps of a distributed run, on Arrow and pandas only.
+
+A run on a cluster cuts the local pipeline (`pipeline.lint`) at its two seams and runs the
+same functions on each piece:
+
+1. per file (or per batch of rows): read, validate and normalize (`normalize_extract`), then
+   derive each line's context (`with_context`); all of it depends on one row at a time.
+   `stage_file` yields the result as rows of one fixed schema, `STAGED_SCHEMA`: accepted
+   lines, rejected rows and one summary row per file, told apart by `record`.
+2. between them, the engine finds the claims under two patient ids and the repeated claim lines
+   (they need whole claims, which may span files) and rejects their lines as the local run does.
+3. per bucket of whole patients: `find_in_bucket` runs `engine_frame` and `find_issues`.
+
+Nothing here imports a cluster engine, so the steps are tested without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.arrow_utils import as_dictionary, single_chunk
+from igrt_edits.context import ContextOptions
+from igrt_edits.engine import FINDING_COLUMNS, RuleSet, find_issues
+from igrt_edits.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
+from igrt_edits.pipeline import BATCH_LINES, Keys, engine_frame, with_context
+from igrt_edits.readers import Extract, ReadPlan, iter_extracts
+
+LINE, REJECT, FILE = "line", "reject", "file"
+
+# The columns of a checked line that the edits need, in the order buckets receive them.
+LINE_FIELDS = [
+    ("file_index", pa.int32()),
+    ("source_file", pa.string()),
+    ("source_row", pa.int64()),
+    ("claim_id", pa.string()),
+    ("line_number", pa.int64()),
+    ("patient_id", pa.string()),
+    ("service_date", pa.date32()),
+    ("procedure_code", pa.string()),
+    ("modifiers", pa.string()),
+    ("units", pa.float64()),
+    ("diagnosis_codes", pa.string()),
+    ("diagnosis_known", pa.bool_()),
+    ("setting", pa.string()),
+    ("scheme", pa.string()),
+    ("component", pa.string()),
+    ("beam_modality", pa.string()),
+    ("treatment_indicators", pa.string()),
+    ("charge_amount", pa.float64()),
+]
+BUCKET_SCHEMA = pa.schema(LINE_FIELDS)
+
+STAGED_SCHEMA = pa.schema(
+    [
+        ("record", pa.string()),
+        *LINE_FIELDS,
+        ("in_scope", pa.bool_()),
+        # rejected rows: the raw line number and the reason (claim_id holds the raw claim id)
+        ("reject_line_number", pa.string()),
+        ("reject_column", pa.string()),
+        ("reject_reason", pa.string()),
+        # one row per file
+        ("format", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("rows_read", pa.int64()),
+        ("has_diagnosis", pa.bool_()),
+    ]
+)
+
+FINDINGS_SCHEMA = pa.schema(
+    [
+        (name, pa.int64())
+        if name in ("line_number", "source_row")
+        else (name, pa.list_(pa.string()))
+        if name == "related_lines"
+        else (name, pa.string())
+        for name in FINDING_COLUMNS
+    ]
+)
+
+
+def stage_extract(extract: Extract, file_index: int, context: ContextOptions) -> pa.Table:
+    """Normalized lines with their context, and the rejected rows, as STAGED_SCHEMA rows."""
+    part = normalize_extract(extract, 0)
+    lines = with_context(part.lines, context, [part.has_diagnosis])
+    name = str(extract.path)
+    return pa.concat_tables(
+        [_staged_lines(lines, name, file_index), _staged_rejects(part.rejects, file_index)]
+    )
+
+
+def stage_file(plan: ReadPlan, file_index: int, context: ContextOptions) -> Iterator[pa.Table]:
+    """Stage a whole file batch by batch, as a local run reads it; then one summary row."""
+    rows_read = 0
+    for extract in iter_extracts(plan, BATCH_LINES):
+        rows_read += extract.rows_read
+        yield stage_extract(extract, file_index, context)
+    row = {
+        "record": [FILE],
+        "file_index": [file_index],
+        "source_file": [str(plan.path)],
+        "format": [plan.format],
+        "size_bytes": [plan.size_bytes],
+        "rows_read": [rows_read],
+        "has_diagnosis": ["diagnosis_codes" in plan.columns.families],
+    }
+    yield _fill(pa.table(row), 1)
+
+
+def _staged_lines(lines: pa.Table, name: str, file_index: int) -> pa.Table:
+    n = lines.num_rows
+    dx_columns = [c for c in lines.column_names if c.startswith("diagnosis_codes.")]
+    if dx_columns:
+        combined = combine_token_columns(
+            [as_dictionary(lines.column(c)) for c in dx_columns], DIAGNOSIS_SPLIT
+        ).cast(pa.string())
+        # A line without any diagnosis stays null, as its source columns were (see
+        # pipeline._context_carriers), so combining it again per bucket gives the same lines.
+        diagnoses = pc.if_else(pc.equal(combined, ""), pa.scalar(None, pa.string()), combined)
+    else:
+        diagnoses = pa.nulls(n, pa.string())
+    columns = {
+        "record": pa.array(np.full(n, LINE, dtype=object), pa.string()),
+        "file_index": pa.array(np.full(n, file_index, dtype=np.int32)),
+        "source_file": pa.array(np.full(n, name, dtype=object), pa.string()),
+        "source_row": lines.column("_row"),
+        "diagnosis_codes": diagnoses,
+        "in_scope": lines.column("_in_scope"),
+    }
+    for field in STAGED_SCHEMA:
+        if field.name not in columns and field.name in lines.column_names:
+            columns[field.name] = lines.column(field.name)
+    return _fill(
+        pa.table({k: _plain(v, STAGED_SCHEMA.field(k).type) for k, v in columns.items()}), n
+    )
+
+
+def _staged_rejects(rejects: pa.Table, file_index: int) -> pa.Table:
+    n = rejects.num_rows
+    columns = {
+        "record": pa.array(np.full(n, REJECT, dtype=object), pa.string()),
+        "file_index": pa.array(np.full(n, file_index, dtype=np.int32)),
+        "source_file": rejects.column("source_file"),
+        "source_row": rejects.column("source_row"),
+        "claim_id": rejects.column("claim_id"),
+        "reject_line_number": rejects.column("line_number"),
+        "reject_column": rejects.column("column"),
+        "reject_reason": rejects.column("reason"),
+    }
+    return _fill(pa.table(columns), n)
+
+
+def _plain(column: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.Array:
+    """A column decoded from its dictionary (if any) and cast to the staged type."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    return column.cast(target)
+
+
+def _fill(table: pa.Table, n: int) -> pa.Table:
+    """`table` with every STAGED_SCHEMA column, nulls where it has none, in schema order."""
+    columns = [
+        _plain(table.column(f.name), f.type)
+        if f.name in table.column_names
+        else pa.nulls(n, f.type)
+        for f in STAGED_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=STAGED_SCHEMA)
+
+
+# Text columns with few distinct values: dictionary-encoded per bucket, as the local run's are.
+DICTIONARY_COLUMNS = (
+    "procedure_code",
+    "modifiers",
+    "setting",
+    "scheme",
+    "component",
+    "beam_modality",
+    "treatment_indicators",
+)
+
+
+def find_in_bucket(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """Findings for the checked lines of whole patients (BUCKET_SCHEMA columns, any order).
+
+    Lines are put back in the local run's order (file, then row) and handed to the same
+    `engine_frame` and `find_issues` the local run uses.
+    """
+    table = pa.Table.from_pandas(
+        frame[BUCKET_SCHEMA.names], schema=BUCKET_SCHEMA, preserve_index=False
+    )
+    table = table.sort_by(
+        [("file_index", "ascending"), ("source_file", "ascending"), ("source_row", "ascending")]
+    )
+    files = as_dictionary(single_chunk(table.column("source_file")))
+    columns = {
+        name: table.column(name)
+        for name in BUCKET_SCHEMA.names
+        if name not in ("file_index", "source_file", "source_row", "diagnosis_codes")
+    }
+    for name in DICTIONARY_COLUMNS:
+        columns[name] = as_dictionary(single_chunk(columns[name]))
+    columns["diagnosis_codes.0"] = table.column("diagnosis_codes")
+    columns["_file"] = files.indices
+    columns["_row"] = table.column("source_row")
+    lines = pa.table(columns)
+    checked = np.ones(lines.num_rows, dtype=bool)
+    names = files.dictionary.to_pylist()
+    findings = find_issues(engine_frame(lines, Keys.of(lines), checked, ruleset, names), ruleset)
+    return plain_columns(findings)
+
+
+def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Findings with numpy int64 and object columns only.
+
+    Spark's Arrow conversion fails on pandas `string` dtype columns built by `pd.concat`
+    (the dtype pandas 3 infers for text) and on Arrow-backed columns; int64 and object
+    columns convert on every pandas version.
+    """
+    # An explicit dtype: pandas 3 would infer its string dtype even from an object array.
+    return pd.DataFrame(
+        {
+            name: pd.Series(frame[name].to_numpy(dtype=np.int64), dtype=np.int64)
+            if name in ("line_number", "source_row")
+            else pd.Series(frame[name].to_numpy(dtype=object), dtype=object)
+            for name in FINDING_COLUMNS
+        }
+    )
+
+
+def order_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings in the contract's order (claim_id, line_number, rule_id), as the local run."""
+    order = np.lexsort(
+        (
+            findings["rule_id"].to_numpy(),
+            findings["line_number"].to_numpy(),
+            findings["claim_id"].to_numpy(),
+        )
+    )
+    return findings.iloc[order].reset_index(drop=True)

@@ -1,0 +1,245 @@
+"""A Spark run (local mode) gives exactly what a local run gives: findings, rejects, summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+if os.environ.get("IGRT_EDITS_REQUIRE_SPARK"):
+    import pyspark  # noqa: F401  (the Spark environment must run these tests, not skip them)
+else:
+    pytest.importorskip("pyspark")
+
+from click.testing import CliRunner
+from spark_helpers import REPO, SAMPLES, local_spark, write_generated
+
+from igrt_edits.cli import main
+from igrt_edits.config import Config
+from igrt_edits.errors import InputError, RejectRateError
+from igrt_edits.report.frames import finding_records
+from igrt_edits.report.summary import build_summary
+from igrt_edits.runner import run_check
+from igrt_edits.spark import check_dataframe, check_files
+
+DEMO_CSV = SAMPLES / "radonc_demo.csv"
+DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark session for all the tests (starting one takes seconds)."""
+    session = local_spark()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> list[Path]:
+    return write_generated(tmp_path_factory.mktemp("generated"))
+
+
+def outputs(catalog, ruleset, result) -> dict:
+    """What a user sees of a run: findings, rejects and the summary (wall time aside)."""
+    summary = build_summary(result, catalog, ruleset)
+    summary.pop("wall_seconds")
+    return {
+        "findings": finding_records(result.findings),
+        "rejects": result.rejects.to_pylist(),
+        "summary": summary,
+    }
+
+
+def local_outputs(paths, config: Config | None = None) -> dict:
+    return outputs(*run_check([str(p) for p in paths], config or Config()))
+
+
+def spark_outputs(spark, paths, config: Config | None = None, buckets=None) -> dict:
+    config = config or Config()
+    catalog, ruleset, run = check_files(
+        [str(p) for p in paths], config, spark=spark, buckets=buckets
+    )
+    try:
+        return outputs(catalog, ruleset, run.result(config.max_reject_rate))
+    finally:
+        run.unpersist()
+
+
+def assert_same(spark_run: dict, local_run: dict) -> None:
+    assert spark_run["summary"] == local_run["summary"]
+    assert spark_run["rejects"] == local_run["rejects"]
+    assert len(spark_run["findings"]) == len(local_run["findings"])
+    for got, want in zip(spark_run["findings"], local_run["findings"], strict=True):
+        assert got == want
+
+
+@pytest.mark.parametrize("path", [DEMO_CSV, DEMO_PARQUET], ids=["csv", "parquet"])
+def test_sample_claims(spark, path):
+    local = local_outputs([path])
+    assert len(local["findings"]) == 24
+    assert_same(spark_outputs(spark, [path]), local)
+
+
+def test_generated_files_with_cross_file_patient_days(spark, generated):
+    local = local_outputs(generated)
+    assert local["summary"]["rows_read"] > 4000
+    assert {r["column"] for r in local["rejects"]} == {
+        None,  # the row with too few fields
+        "service_date",
+        "patient_id",
+        "line_number",
+    }
+    assert {"unknown", "OTHER"} <= set(local["summary"]["settings_seen"])
+    assert "unknown" in local["summary"]["schemes_seen"]
+    files_of_days = {}
+    for finding in local["findings"]:
+        key = (finding["patient_id"], finding["service_date"])
+        files_of_days.setdefault(key, set()).add(finding["source_file"])
+    assert any(len(files) == 2 for files in files_of_days.values())
+    assert_same(spark_outputs(spark, generated, buckets=7), local)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_project_generator_extract(spark, tmp_path, suffix):
+    """An extract of igrt_edits.generate: hospital and professional claims share patient-days."""
+    from igrt_edits.generate import write_extract
+
+    path = tmp_path / f"generated.{suffix}"
+    write_extract(path, 6000, seed=11, violation_rate=0.05, row_group_lines=1000)
+    local = local_outputs([path])
+    claims_of_days = {}
+    for finding in local["findings"]:
+        key = (finding["patient_id"], finding["service_date"])
+        claims_of_days.setdefault(key, set()).add(finding["claim_id"])
+    assert any(len(claims) > 1 for claims in claims_of_days.values())
+    assert_same(spark_outputs(spark, [path], buckets=5), local)
+
+
+def test_bucket_count_does_not_change_findings(spark, generated):
+    one = spark_outputs(spark, generated, buckets=1)
+    many = spark_outputs(spark, generated, buckets=13)
+    assert one == many
+
+
+def test_configuration_applies_as_locally(spark, generated):
+    config = Config(
+        select=("IGRT00",),
+        ignore=("IGRT005",),
+        severity={"IGRT006": "info"},
+        adult_age=21,
+        cpt_payers=("Horizon NJ Health",),
+    )
+    assert_same(spark_outputs(spark, generated, config), local_outputs(generated, config))
+
+
+def test_unreadable_file_stops_the_run_with_the_local_message(spark, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("claim_id,line_number,patient_id\nC1,1,P1\n", encoding="utf-8")
+    with pytest.raises(InputError) as local:
+        run_check([str(DEMO_CSV), str(bad)], Config())
+    with pytest.raises(InputError) as on_spark:
+        check_files([str(DEMO_CSV), str(bad)], Config(), spark=spark)
+    assert str(on_spark.value) == str(local.value)
+
+
+def test_reject_share_limit(spark, generated):
+    config = Config(max_reject_rate=0.001)
+    with pytest.raises(RejectRateError) as local:
+        run_check([str(p) for p in generated], config)
+    with pytest.raises(RejectRateError) as on_spark:
+        spark_outputs(spark, generated, config)
+    assert str(on_spark.value) == str(local.value)
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_engine_spark_writes_what_the_local_cli_writes(spark, generated, tmp_path):
+    files = [str(p) for p in generated]
+    for engine in ("local", "spark"):
+        result = cli(
+            "check",
+            *files,
+            "--engine",
+            engine,
+            "-o",
+            str(tmp_path / f"{engine}.json"),
+            "--rejects",
+            str(tmp_path / f"{engine}-rejects.csv"),
+        )
+        assert result.exit_code == 1, result.output
+        csv = cli("check", *files, "--engine", engine, "--format", "csv")
+        (tmp_path / f"{engine}.csv").write_text(csv.stdout, encoding="utf-8")
+    local = json.loads((tmp_path / "local.json").read_text(encoding="utf-8"))
+    on_spark = json.loads((tmp_path / "spark.json").read_text(encoding="utf-8"))
+    local["summary"].pop("wall_seconds")
+    on_spark["summary"].pop("wall_seconds")
+    assert on_spark == local
+    for name in ("rejects.csv", "csv"):
+        spark_text = (tmp_path / f"spark{'-' if name != 'csv' else '.'}{name}").read_text()
+        local_text = (tmp_path / f"local{'-' if name != 'csv' else '.'}{name}").read_text()
+        assert spark_text == local_text
+
+
+def test_cli_parquet_output(spark, generated, tmp_path):
+    files = [str(p) for p in generated]
+    for engine in ("local", "spark"):
+        result = cli("check", *files, "--engine", engine, "-o", str(tmp_path / f"{engine}.parquet"))
+        assert result.exit_code == 1, result.output
+    local = pq.read_table(tmp_path / "local.parquet")
+    assert pq.read_table(tmp_path / "spark.parquet").equals(local)
+
+
+def test_spark_writes_findings_as_parquet(spark, generated, tmp_path):
+    """The API's write: Spark writes the findings (a directory), in contract order."""
+    _, _, run = check_files([str(p) for p in generated], Config(), spark=spark)
+    target = tmp_path / "findings.parquet"
+    try:
+        for _ in range(2):  # a second write replaces the first
+            result = run.write_findings(str(target), None)
+    finally:
+        run.unpersist()
+    assert target.is_dir()
+    written = finding_records(pq.read_table(target).to_pandas())
+    _, _, local = run_check([str(p) for p in generated], Config())
+    assert written == finding_records(local.findings)
+    assert len(result.findings) == len(local.findings)
+
+
+def test_options_that_read_every_line_need_the_local_engine(tmp_path):
+    result = cli(
+        "check", str(DEMO_CSV), "--engine", "spark", "--annotated", str(tmp_path / "a.csv")
+    )
+    assert result.exit_code == 2
+    assert "--engine local" in result.output
+
+
+def test_dataframe_with_mapped_columns(spark):
+    """A table with its own column names, numbered in read order like the local Parquet run."""
+    frame = spark.read.parquet(str(DEMO_PARQUET)).withColumnRenamed("procedure_code", "HCPCS_CD")
+    config = Config(columns={"procedure_code": "HCPCS_CD"})
+    run = check_dataframe(frame, config, name=str(DEMO_PARQUET))
+    try:
+        _, _, local = run_check([str(DEMO_PARQUET)], Config())
+        got = finding_records(run.result().findings)
+    finally:
+        run.unpersist()
+    assert got == finding_records(local.findings)
+    assert {"source_file", "source_row"} <= set(run.findings.columns)
+
+
+def test_readme_example_runs_as_written(spark, tmp_path, monkeypatch):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Running on Spark", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(REPO)
+    namespace: dict = {"__name__": "readme"}
+    code = code.replace("/tmp/igrt_findings", str(tmp_path / "igrt_findings"))
+    exec(compile(code, "README.md", "exec"), namespace)
+    written = spark.read.parquet(str(tmp_path / "igrt_findings"))
+    assert written.count() == 24
+    assert Path(tmp_path / "igrt_findings").is_dir()
