@@ -44,7 +44,7 @@ from igrt_edits.pipeline import (
     sort_rejects,
 )
 
-PARTITION_LINES = 1_500_000
+PARTITION_LINES = 1_000_000
 """Lines per partition the run aims for; a partition is checked in memory."""
 
 TEXT = pa.dictionary(pa.int32(), pa.string())
@@ -266,7 +266,8 @@ class Merged:
             table = pa.concat_tables(self.findings).sort_by(
                 [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")]
             )
-            findings = table.to_pandas()[list(FINDING_COLUMNS)]
+            # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
+            findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_COLUMNS)]
         else:
             findings = empty_findings()
         return RunResult(
