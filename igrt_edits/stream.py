@@ -27,7 +27,13 @@ import pyarrow.ipc as ipc
 
 from igrt_edits.arrow_utils import as_dictionary, single_chunk
 from igrt_edits.context import ContextOptions
-from igrt_edits.engine import FINDING_COLUMNS, RuleSet, empty_findings, findings_table
+from igrt_edits.engine import (
+    FINDING_COLUMNS,
+    FINDINGS_SCHEMA,
+    RuleSet,
+    empty_findings,
+    findings_table,
+)
 from igrt_edits.hashing import fnv1a64
 from igrt_edits.normalize import DIAGNOSIS_SPLIT, combine_token_columns
 from igrt_edits.pipeline import (
@@ -44,7 +50,7 @@ from igrt_edits.pipeline import (
     sort_rejects,
 )
 
-PARTITION_LINES = 1_000_000
+PARTITION_LINES = 750_000
 """Lines per partition the run aims for; a partition is checked in memory."""
 
 TEXT = pa.dictionary(pa.int32(), pa.string())
@@ -235,6 +241,10 @@ def _fixed_schema(lines: pa.Table) -> pa.Table:
     return pa.table(columns, schema=PARTITION_SCHEMA)
 
 
+REPEATED = ("rule_id", "rule_name", "severity", "policy_ref", "carc", "source_file")
+"""Finding fields with few distinct values, kept dictionary-encoded while partitions add up."""
+
+
 class Merged:
     """Partition results summed into one run's."""
 
@@ -251,7 +261,11 @@ class Merged:
 
     def add(self, part: Checked) -> None:
         if len(part.findings):
-            self.findings.append(findings_table(part.findings))
+            table = findings_table(part.findings)
+            for name in REPEATED:  # one copy of each policy reference, not one per finding
+                index = table.column_names.index(name)
+                table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
+            self.findings.append(table)
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
         self.out_of_scope += part.out_of_scope
@@ -263,9 +277,21 @@ class Merged:
 
     def result(self, summaries, rejects, ruleset: RuleSet, has_diagnosis) -> RunResult:
         if self.findings:
-            table = pa.concat_tables(self.findings).sort_by(
-                [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")]
+            table = pa.concat_tables(self.findings).unify_dictionaries()
+            self.findings.clear()
+            order = pc.sort_indices(
+                table.select(["claim_id", "line_number", "rule_id"]).cast(
+                    pa.schema(
+                        [
+                            ("claim_id", pa.string()),
+                            ("line_number", pa.int64()),
+                            ("rule_id", pa.string()),
+                        ]
+                    )
+                ),
+                [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")],
             )
+            table = table.take(order).cast(FINDINGS_SCHEMA)
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
             findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_COLUMNS)]
         else:
