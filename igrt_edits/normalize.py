@@ -532,7 +532,7 @@ def _number(
         reason: pa.Array | str = f"{column} is not a finite number"
     else:
         text = _trimmed(decode_text(array, column, problems))
-        per_value = np.array([_to_float(v) for v in text_values(text)], dtype=np.float64)
+        per_value = _floats(text.dictionary)
         numbers = spread(text, per_value, np.nan)
         blank = _blank(text)
         reason = _per_value_reason(text, column, "is not a number")
@@ -546,7 +546,16 @@ def _number(
     return pa.array(numbers, pa.float64())
 
 
-def _to_float(text: str) -> float:
+def _floats(values: pa.Array) -> np.ndarray:
+    """Numbers of distinct text values; NaN where a value is not a finite number."""
+    try:
+        numbers = np.asarray(pc.fill_null(pc.cast(values, pa.float64()), np.nan), dtype=float)
+    except pa.ArrowInvalid:  # some value is not a number: parse one by one to tell which
+        numbers = np.array([_to_float(v) for v in values.to_pylist()], dtype=np.float64)
+    return np.where(np.isfinite(numbers), numbers, np.nan)
+
+
+def _to_float(text: str | None) -> float:
     try:
         value = float(text) if text else math.nan
     except ValueError:

@@ -182,18 +182,20 @@ def read_normalized(
     on_batch: Callable[[pa.Table], None],
     progress: Progress = _quiet,
     keep_lines: bool = False,
+    whole: bool = False,
 ) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
     """Read, normalize and derive context for every file batch by batch.
 
     Each batch's lines go to `on_batch`, with their derived setting, scheme, component and
-    scope; the columns only that derivation reads are dropped unless `keep_lines`. Returns the
+    scope; the columns only that derivation reads are dropped unless `keep_lines`. `whole`
+    parses each CSV file at once (on all cores) before cutting it into batches. Returns the
     per-file summaries (rows read), the rejects and which files have diagnoses.
     """
     summaries, rejected, has_diagnosis = [], [], []
     for index, plan in enumerate(plans):
         summary = FileSummary(str(plan.path), plan.format, plan.size_bytes)
         summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
-        for extract in iter_extracts(plan, BATCH_LINES):
+        for extract in iter_extracts(plan, BATCH_LINES, whole=whole):
             part = normalize_extract(extract, index)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
@@ -217,7 +219,7 @@ def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
 def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> RunResult:
     lines: list[pa.Table] = []
     summaries, rejected, has_diagnosis = read_normalized(
-        plan_all(files, load), context, lines.append, progress, load.keep_lines
+        plan_all(files, load), context, lines.append, progress, load.keep_lines, whole=True
     )
     names = [s.path for s in summaries]
     progress("check", 0, 1)

@@ -12,7 +12,7 @@ import glob
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -214,12 +214,61 @@ def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrou
     return ReadPlan(path, "csv", columns, wanted, size, delimiter, names, types)
 
 
-def iter_extracts(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
-    """Read a file in batches of about `batch_lines` lines (for inputs larger than memory)."""
+def iter_extracts(plan: ReadPlan, batch_lines: int, whole: bool = False) -> Iterator[Extract]:
+    """Read a file in batches of about `batch_lines` lines.
+
+    With `whole`, a CSV file is parsed at once on all cores and then cut into batches (for a
+    run that holds its lines in memory anyway); otherwise it is parsed block by block.
+    """
     if plan.format == "parquet":
         yield from _iter_parquet(plan, batch_lines)
+    elif whole:
+        yield from _slices(_read_csv(plan), batch_lines)
     else:
         yield from _iter_csv(plan, batch_lines)
+
+
+def _read_csv(plan: ReadPlan) -> Extract:
+    malformed: list[tuple[int | None, str]] = []
+    read, parse, convert = _csv_options(plan, malformed, use_threads=True, block_size=64 << 20)
+    table = _parse_csv(plan, read, parse, convert)
+    if any(number is None for number, _ in malformed):
+        # Row numbers of malformed rows are only known to a single-threaded parse.
+        malformed.clear()
+        read.use_threads = False
+        table = _parse_csv(plan, read, parse, convert)
+    bad = np.array(sorted(n for n, _ in malformed), dtype=np.int64)
+    every = np.arange(2, table.num_rows + len(bad) + 2, dtype=np.int64)
+    rows = np.setdiff1d(every, bad, assume_unique=True) if len(bad) else every
+    return _extract(plan, table, rows, len(every), sorted(malformed))
+
+
+def _parse_csv(plan: ReadPlan, read, parse, convert) -> pa.Table:
+    try:
+        return pa_csv.read_csv(
+            plan.source(), read_options=read, parse_options=parse, convert_options=convert
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{plan.path}: not a readable CSV file ({_first_line(exc)})") from exc
+
+
+def _slices(whole: Extract, batch_lines: int) -> Iterator[Extract]:
+    """A whole-file extract cut into batches; each malformed row goes with the batch it is in."""
+    count = whole.table.num_rows
+    starts = list(range(0, count, batch_lines)) or [0]
+    ends = [min(start + batch_lines, count) for start in starts]
+    lasts = np.array([whole.source_rows[end - 1] if end else 0 for end in ends], dtype=np.int64)
+    numbers = np.array([n for n, _ in whole.malformed], dtype=np.int64)
+    batch_of = np.minimum(np.searchsorted(lasts, numbers), len(starts) - 1)
+    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        mine = [m for m, b in zip(whole.malformed, batch_of, strict=True) if b == index]
+        yield replace(
+            whole,
+            table=whole.table.slice(start, end - start),
+            source_rows=whole.source_rows[start:end],
+            rows_read=end - start + len(mine),
+            malformed=mine,
+        )
 
 
 def _extract(plan: ReadPlan, table: pa.Table, rows: np.ndarray, read: int, malformed=()) -> Extract:
