@@ -72,22 +72,11 @@ STAGED_SCHEMA = pa.schema(
     ]
 )
 
-FINDINGS_SCHEMA = pa.schema(
-    [
-        (name, pa.int64())
-        if name in ("line_number", "source_row")
-        else (name, pa.list_(pa.string()))
-        if name == "related_lines"
-        else (name, pa.string())
-        for name in FINDING_COLUMNS
-    ]
-)
-
 
 def stage_extract(extract: Extract, file_index: int, context: ContextOptions) -> pa.Table:
     """Normalized lines with their context, and the rejected rows, as STAGED_SCHEMA rows."""
     part = normalize_extract(extract, 0)
-    lines = with_context(part.lines, context, [part.has_diagnosis])
+    lines = with_context(part.lines, context, part.has_diagnosis)
     name = str(extract.path)
     return pa.concat_tables(
         [_staged_lines(lines, name, file_index), _staged_rejects(part.rejects, file_index)]

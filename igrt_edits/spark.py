@@ -43,7 +43,6 @@ from igrt_edits.context import ContextOptions
 from igrt_edits.distributed import (
     BUCKET_SCHEMA,
     FILE,
-    FINDINGS_SCHEMA,
     LINE,
     REJECT,
     STAGED_SCHEMA,
@@ -52,7 +51,7 @@ from igrt_edits.distributed import (
     stage_extract,
     stage_file,
 )
-from igrt_edits.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, RuleSet
 from igrt_edits.errors import InputError, RunError
 from igrt_edits.normalize import REJECT_SCHEMA
 from igrt_edits.pipeline import (

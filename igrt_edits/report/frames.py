@@ -10,29 +10,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.engine import FINDING_COLUMNS
+from igrt_edits.engine import FINDING_COLUMNS, FINDINGS_SCHEMA
+from igrt_edits.engine import findings_table as engine_findings_table
 
-FINDING_SCHEMA = pa.schema(
-    [
-        ("claim_id", pa.string()),
-        ("line_number", pa.int64()),
-        ("patient_id", pa.string()),
-        ("service_date", pa.date32()),
-        ("procedure_code", pa.string()),
-        ("modifiers", pa.string()),
-        ("rule_id", pa.string()),
-        ("rule_name", pa.string()),
-        ("severity", pa.string()),
-        ("message", pa.string()),
-        ("related_lines", pa.list_(pa.string())),
-        ("policy_ref", pa.string()),
-        ("carc", pa.string()),
-        ("source_file", pa.string()),
-        ("source_row", pa.int64()),
-        ("fingerprint", pa.string()),
-    ]
+FINDING_SCHEMA = FINDINGS_SCHEMA.set(
+    FINDINGS_SCHEMA.get_field_index("service_date"), pa.field("service_date", pa.date32())
 )
-assert tuple(FINDING_SCHEMA.names) == FINDING_COLUMNS
+"""The findings in output files: the engine's schema with service dates as dates."""
 
 
 def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
@@ -50,19 +34,8 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
 
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:
-    """Findings as Arrow: dates as date32, related lines as list<string>."""
-    columns = {}
-    for field in FINDING_SCHEMA:
-        values = findings[field.name]
-        if field.name == "service_date":
-            columns[field.name] = pa.array(values.to_numpy(dtype=object), pa.string()).cast(
-                pa.date32()
-            )
-        elif field.name == "related_lines":
-            columns[field.name] = pa.array(values.to_numpy(dtype=object), field.type)
-        else:
-            columns[field.name] = pa.array(values.to_numpy(dtype=object), field.type)
-    return pa.table(columns, schema=FINDING_SCHEMA)
+    """Findings as Arrow for output: dates as date32, related lines as list<string>."""
+    return engine_findings_table(findings).cast(FINDING_SCHEMA)
 
 
 def finding_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
