@@ -31,8 +31,11 @@ def write_statistics_text(out: IO[str], findings: pd.DataFrame) -> None:
     if counts.empty:
         return
     width = len(f"{counts['count'].max():,}")
-    for row in counts.itertuples(index=False):
-        out.write(f"{row.count:>{width},}  {row.rule_id}  {row.severity:<7}  {row.rule_name}\n")
+    for row in counts.to_dict(orient="records"):  # one row per rule
+        count, rule, severity, name = (
+            row[k] for k in ("count", "rule_id", "severity", "rule_name")
+        )
+        out.write(f"{count:>{width},}  {rule}  {severity:<7}  {name}\n")
 
 
 def write_statistics_json(out: IO[str], findings: pd.DataFrame) -> None:
