@@ -183,6 +183,7 @@ def read_normalized(
     progress: Progress = _quiet,
     keep_lines: bool = False,
     whole: bool = False,
+    batch_lines: int | None = None,
 ) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
     """Read, normalize and derive context for every file batch by batch.
 
@@ -195,7 +196,9 @@ def read_normalized(
     for index, plan in enumerate(plans):
         summary = FileSummary(str(plan.path), plan.format, plan.size_bytes)
         summary.has_diagnosis = "diagnosis_codes" in plan.columns.families
-        for extract in iter_extracts(plan, BATCH_LINES, whole=whole):
+        for extract in iter_extracts(
+            plan, min(batch_lines or BATCH_LINES, BATCH_LINES), whole=whole
+        ):
             part = normalize_extract(extract, index)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)

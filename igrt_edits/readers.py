@@ -225,7 +225,7 @@ def iter_extracts(plan: ReadPlan, batch_lines: int, whole: bool = False) -> Iter
     elif whole:
         yield from _slices(_read_csv(plan), batch_lines)
     else:
-        yield from _iter_csv(plan, batch_lines)
+        yield from _grouped(_iter_csv(plan), batch_lines)
 
 
 def _read_csv(plan: ReadPlan) -> Extract:
@@ -302,7 +302,31 @@ def _iter_parquet(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
         raise InputError(f"{plan.path}: cannot be read ({exc})") from exc
 
 
-def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
+def _grouped(extracts: Iterator[Extract], batch_lines: int) -> Iterator[Extract]:
+    """Consecutive extracts of one file joined into batches of at least `batch_lines` lines."""
+    pending: list[Extract] = []
+    for extract in extracts:
+        pending.append(extract)
+        if sum(e.table.num_rows for e in pending) >= batch_lines:
+            yield _join(pending)
+            pending = []
+    if pending:
+        yield _join(pending)
+
+
+def _join(extracts: list[Extract]) -> Extract:
+    if len(extracts) == 1:
+        return extracts[0]
+    return replace(
+        extracts[0],
+        table=pa.concat_tables(e.table for e in extracts),
+        source_rows=np.concatenate([e.source_rows for e in extracts]),
+        rows_read=sum(e.rows_read for e in extracts),
+        malformed=[m for e in extracts for m in e.malformed],
+    )
+
+
+def _iter_csv(plan: ReadPlan) -> Iterator[Extract]:
     """Batches of a CSV with spreadsheet row numbers, malformed rows numbered in place.
 
     The single-threaded streaming parser reports malformed rows (with their row numbers) while
@@ -310,8 +334,9 @@ def _iter_csv(plan: ReadPlan, batch_lines: int) -> Iterator[Extract]:
     row numbers that were not reported malformed.
     """
     malformed: list[tuple[int, str]] = []
-    # A block must hold the longest row: 64 MB blocks take fields of many megabytes.
-    reader = _open_csv(plan, malformed, block_size=max(64 << 20, batch_lines * 64))
+    # A block must hold the longest row (16 MB blocks take fields of several megabytes); the
+    # reader reads some blocks ahead, so larger blocks would cost memory.
+    reader = _open_csv(plan, malformed, block_size=16 << 20)
     next_row, reported = 2, 0
     try:
         for batch in reader:

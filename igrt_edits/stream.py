@@ -51,6 +51,9 @@ from igrt_edits.pipeline import (
 )
 
 PARTITION_LINES = 750_000
+STREAM_BATCH_LINES = 250_000
+"""Lines read and normalized at a time in the first pass (with the reader's read-ahead, this
+bounds the memory of the pass)."""
 """Lines per partition the run aims for; a partition is checked in memory."""
 
 TEXT = pa.dictionary(pa.int32(), pa.string())
@@ -103,7 +106,9 @@ def lint_streamed(
     try:
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
-        summaries, rejected, has_diagnosis = read_normalized(plans, context, spill.add, tell)
+        summaries, rejected, has_diagnosis = read_normalized(
+            plans, context, spill.add, tell, batch_lines=STREAM_BATCH_LINES
+        )
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]
