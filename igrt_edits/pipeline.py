@@ -32,7 +32,6 @@ from igrt_edits.lines import ENGINE_COLUMNS, Factor, patient_day_key
 from igrt_edits.normalize import (
     DIAGNOSIS_SPLIT,
     REJECT_SCHEMA,
-    Part,
     combine_token_columns,
     normalize_extract,
 )
@@ -61,6 +60,8 @@ class LoadOptions:
 
 @dataclass
 class FileSummary:
+    """One input file: what it is and where each of its rows went."""
+
     path: str
     format: str
     size_bytes: int
@@ -69,16 +70,6 @@ class FileSummary:
     rows_rejected: int = 0
     rows_out_of_scope: int = 0
     has_diagnosis: bool = False
-
-    @staticmethod
-    def of(path, part: Part) -> FileSummary:
-        return FileSummary(
-            str(path),
-            part.format,
-            part.size_bytes,
-            part.rows_read,
-            has_diagnosis=part.has_diagnosis,
-        )
 
     def accounting(self) -> dict[str, int]:
         return {
