@@ -68,8 +68,10 @@ def block_key(group: np.ndarray, value: np.ndarray, limit: int) -> np.ndarray | 
     span = np.where(last >= first, last - first + 1, 0)
     if span.sum() > limit:
         return None
-    start = np.cumsum(span) - span
-    return start[group] + (value - first[group])
+    # One gather per line (the group's offset), not two: the groups are usually scattered
+    # through the extract, so each gather is a cache miss per line.
+    offset = np.cumsum(span) - span - np.where(span > 0, first, 0)
+    return offset[group] + value
 
 
 def compact_ids(keys: np.ndarray) -> tuple[np.ndarray, int]:
