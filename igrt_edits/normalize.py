@@ -638,9 +638,19 @@ def years_between(start: pa.Array, end: pa.Array) -> np.ndarray:
 
 
 def _year_and_day(dates: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(year, month * 32 + day) per line (0 for a missing date)."""
-    dates = dates.cast(pa.date32())
-    year = np.asarray(pc.fill_null(pc.year(dates), 0), dtype=np.int32)
-    month = np.asarray(pc.fill_null(pc.month(dates), 0), dtype=np.int32)
-    day = np.asarray(pc.fill_null(pc.day(dates), 0), dtype=np.int32)
-    return year, month * 32 + day
+    """(year, month * 32 + day) per line (0 for a missing date).
+
+    Calendar fields are worked out once per day in the extract's date range and gathered.
+    """
+    days = np.asarray(pc.fill_null(dates.cast(pa.date32()).cast(pa.int32()), 0), np.int64)
+    valid = np.asarray(dates.is_valid())
+    if not valid.any():
+        return np.zeros(len(days), np.int32), np.zeros(len(days), np.int32)
+    first, last = int(days[valid].min()), int(days[valid].max())
+    calendar = pa.array(np.arange(first, last + 1, dtype=np.int32)).cast(pa.date32())
+    year = np.append(np.asarray(pc.year(calendar), np.int32), 0)
+    month_day = np.append(
+        np.asarray(pc.month(calendar), np.int32) * 32 + np.asarray(pc.day(calendar), np.int32), 0
+    )
+    position = np.where(valid, days - first, last - first + 1)
+    return year[position], month_day[position]
