@@ -14,6 +14,7 @@ from igrt_edits import __version__
 from igrt_edits.catalog import load_catalog
 from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
 from igrt_edits.errors import ConfigError, RunError
+from igrt_edits.memory import reuse_freed_memory
 from igrt_edits.pipeline import RunResult
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import sigterm_as_exit
@@ -198,6 +199,8 @@ def check(
     """Lint claim lines in PATHS (CSV or Parquet files, directories, globs) together."""
     started = time.perf_counter()
     setup_logging(verbose, quiet)
+    if engine == "local":
+        reuse_freed_memory()
     try:
         with sigterm_as_exit():
             config = load_config(Path(config_path) if config_path else None)
