@@ -121,6 +121,11 @@ def _unify(chunks: list[pa.DictionaryArray], kind: pa.DataType) -> pa.Dictionary
     first = chunks[0].dictionary
     if all(c.dictionary.equals(first) for c in chunks[1:]):  # one dictionary already
         return pa.DictionaryArray.from_arrays(pa.concat_arrays([c.indices for c in chunks]), first)
+    if not any(c.dictionary.null_count for c in chunks):
+        unified = pa.table({"v": pa.chunked_array(chunks, kind)}).unify_dictionaries().column(0)
+        indices = pa.concat_arrays([c.indices for c in unified.chunks])
+        return pa.DictionaryArray.from_arrays(indices, unified.chunk(0).dictionary)
+    # Arrow's unifier does not take null dictionary entries: those lines become null here.
     everything = pa.concat_arrays([c.dictionary for c in chunks])
     encoded = pc.dictionary_encode(everything)
     mapping = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int32)

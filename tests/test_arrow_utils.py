@@ -1,0 +1,32 @@
+"""Joining normalized batches: one dictionary per column, every line's value unchanged."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from igrt_edits.arrow_utils import combine_batches
+
+
+def _dict(values: list[str | None], dictionary: list[str | None]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(
+        pa.array([None if v is None else dictionary.index(v) for v in values], pa.int32()),
+        pa.array(dictionary, pa.string()),
+    )
+
+
+@pytest.mark.parametrize("null_entry", [False, True])
+def test_batches_with_their_own_dictionaries_join_under_one(null_entry: bool) -> None:
+    first = _dict(["C2", "C1", None, "C2"], ["C2", "C1"])
+    second_dictionary = ["C3", "C1", None] if null_entry else ["C3", "C1"]
+    second = _dict(["C1", "C3", None], second_dictionary)
+    batches = [pa.table({"claim_id": first}), pa.table({"claim_id": second, "units": [1, 2, 3]})]
+
+    combined = combine_batches(batches)
+
+    claim = combined.column("claim_id")
+    assert claim.num_chunks == 1
+    assert len(set(claim.chunk(0).dictionary.to_pylist())) == len(claim.chunk(0).dictionary)
+    assert claim.to_pylist() == ["C2", "C1", None, "C2", "C1", "C3", None]
+    assert combined.column("units").to_pylist() == [None, None, None, None, 1, 2, 3]
+    assert batches == []
