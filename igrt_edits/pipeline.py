@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, combine_batches, single_chunk
+from igrt_edits.arrow_utils import as_dictionary, combine_batches, single_chunk, take_rows
 from igrt_edits.context import (
     COMPONENT_NAMES,
     SCHEME_NAMES,
@@ -471,13 +471,16 @@ def engine_frame(
     )
     day = patient_day_key(keys.patient, _days(table))
     keep = relevant | (_context_carriers(table, keys.claim, day, relevant) & checked)
+    replaced = ("claim_id", "patient_id")  # rebuilt from the keys below
     needed = [
         n
         for n in table.column_names
-        if n in ENGINE_COLUMNS or n == "charge_amount" or n.startswith("diagnosis_codes.")
+        if (n in ENGINE_COLUMNS and n not in replaced)
+        or n in ("charge_amount", "_file", "_row")
+        or n.startswith("diagnosis_codes.")
     ]
-    subset = table.select([*needed, "_file", "_row"])
-    subset = subset.filter(pa.array(keep)) if not keep.all() else subset
+    rows = np.flatnonzero(keep)
+    subset = pa.table({n: take_rows(single_chunk(table.column(n)), rows) for n in needed})
     dx_columns = [n for n in subset.column_names if n.startswith("diagnosis_codes.")]
     if dx_columns:
         parts = [as_dictionary(single_chunk(subset.column(n))) for n in dx_columns]
@@ -485,21 +488,20 @@ def engine_frame(
     else:
         diagnoses = pa.nulls(subset.num_rows, pa.dictionary(pa.int32(), pa.string()))
     file_index = np.asarray(single_chunk(subset.column("_file"))).astype(np.int32)
+    claim, patient = keys.claim.take(rows), keys.patient.take(rows)
     columns = {name: subset.column(name) for name in ENGINE_COLUMNS if name in subset.column_names}
     columns |= {
-        "claim_id": pa.DictionaryArray.from_arrays(
-            pa.array(keys.claim[keep].astype(np.int32)), keys.claims
-        ),
+        "claim_id": pa.DictionaryArray.from_arrays(pa.array(claim.astype(np.int32)), keys.claims),
         "patient_id": pa.DictionaryArray.from_arrays(
-            pa.array(keys.patient[keep].astype(np.int32)), keys.patients
+            pa.array(patient.astype(np.int32)), keys.patients
         ),
         "diagnosis_codes": diagnoses,
         "source_file": pa.DictionaryArray.from_arrays(
             pa.array(file_index), pa.array(file_names, pa.string())
         ),
         "source_row": subset.column("_row"),
-        "_claim_key": pa.array(keys.claim[keep]),
-        "_day_key": pa.array(day[keep]),
+        "_claim_key": pa.array(claim),
+        "_day_key": pa.array(day.take(rows)),
     }
     columns["charge_amount"] = subset.column("charge_amount")
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]

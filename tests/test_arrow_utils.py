@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
-from igrt_edits.arrow_utils import combine_batches
+from igrt_edits.arrow_utils import combine_batches, take_rows
 
 
 def _dict(values: list[str | None], dictionary: list[str | None]) -> pa.DictionaryArray:
@@ -30,3 +31,23 @@ def test_batches_with_their_own_dictionaries_join_under_one(null_entry: bool) ->
     assert claim.to_pylist() == ["C2", "C1", None, "C2", "C1", "C3", None]
     assert combined.column("units").to_pylist() == [None, None, None, None, 1, 2, 3]
     assert batches == []
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pa.array([1, None, 3, 4], pa.int64()),
+        pa.array([1.5, 2.5, None, 4.0]),
+        pa.array([0, 19000, None, 20000], pa.int32()).cast(pa.date32()),
+        pa.array(["a", None, "c", "d"]),
+        pa.array([True, False, None, True]),
+        _dict(["x", None, "y", "x"], ["x", "y"]),
+        pa.array([7, 8, 9, 10], pa.int32()),
+    ],
+    ids=["int-nulls", "float-nulls", "date-nulls", "string", "bool", "dictionary", "int"],
+)
+def test_take_rows_keeps_values_nulls_and_type(array: pa.Array) -> None:
+    rows = np.array([0, 2, 3])
+    taken = take_rows(array, rows)
+    assert taken.type == array.type
+    assert taken.to_pylist() == array.take(pa.array(rows)).to_pylist()
