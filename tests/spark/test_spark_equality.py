@@ -20,10 +20,10 @@ from spark_helpers import REPO, SAMPLES, local_spark, write_generated
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError, RejectRateError
-from igrt_edits.report.frames import finding_records
+from igrt_edits.report.frames import finding_records, findings_table, sort_findings
 from igrt_edits.report.summary import build_summary
 from igrt_edits.runner import run_check
-from igrt_edits.spark import check_dataframe, check_files
+from igrt_edits.spark import DRIVER_COLUMNS, check_dataframe, check_files
 
 DEMO_CSV = SAMPLES / "radonc_demo.csv"
 DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
@@ -195,19 +195,23 @@ def test_cli_parquet_output(spark, generated, tmp_path):
 
 
 def test_spark_writes_findings_as_parquet(spark, generated, tmp_path):
-    """The API's write: Spark writes the findings (a directory), in contract order."""
+    """The API's write: Spark writes the findings (a directory), in contract order, as the
+    local Parquet output holds them."""
     _, _, run = check_files([str(p) for p in generated], Config(), spark=spark)
     target = tmp_path / "findings.parquet"
+    # Each sorted range its own part (not coalesced into one), to read the parts in order.
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
     try:
         for _ in range(2):  # a second write replaces the first
             result = run.write_findings(str(target), None)
     finally:
+        spark.conf.unset("spark.sql.adaptive.coalescePartitions.enabled")
         run.unpersist()
-    assert target.is_dir()
-    written = finding_records(pq.read_table(target).to_pandas())
+    assert len(list(target.glob("part-*.parquet"))) > 1
     _, _, local = run_check([str(p) for p in generated], Config())
-    assert written == finding_records(local.findings)
+    assert pq.read_table(target).equals(findings_table(sort_findings(local.findings)))
     assert len(result.findings) == len(local.findings)
+    assert list(result.findings.columns) == list(DRIVER_COLUMNS)
 
 
 def test_options_that_read_every_line_need_the_local_engine(tmp_path):
