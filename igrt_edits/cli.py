@@ -48,6 +48,7 @@ def main() -> None:
 
 
 FILE = click.Path(dir_okay=False)
+OUTPUT = click.Path()  # Spark may write Parquet findings as a directory (the plan checks)
 ENGINES = ("local", "spark")
 
 
@@ -62,9 +63,9 @@ ENGINES = ("local", "spark")
 @click.option(
     "-o",
     "--output",
-    type=FILE,
+    type=OUTPUT,
     help="Write findings to FILE (atomically) instead of stdout; .json .jsonl .csv .parquet"
-    " .sarif .xml (JUnit) pick the format.",
+    " .sarif .xml (JUnit) pick the format. With --engine spark, Parquet is a directory.",
 )
 @click.option(
     "--annotated",
@@ -229,6 +230,7 @@ def check(
                     fail_on=config.fail_on,
                     quiet=quiet,
                     redact_key=key_from_env(redact_key_env) if redact else None,
+                    engine_writes_parquet=engine == "spark",
                 )
             )
             log.info("checking %s", ", ".join(paths))
@@ -315,8 +317,10 @@ def log_run(result: RunResult, rejects_path: str | None) -> None:
 
 
 def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
-    """The check on Spark: findings, rejects and counts collected into a RunResult, so the
-    output options work as in a local run (except those that read every line)."""
+    """The check on Spark. Parquet findings to a named output are written by Spark (a
+    directory) and only the columns the reporters read are collected; for every other output
+    the findings, rejects and counts are collected into a RunResult, so the output options work
+    as in a local run (except those that read every line)."""
     if plan.keeps_lines:
         raise ConfigError(
             "--annotated, --format junit and --baseline need --engine local"
@@ -330,7 +334,16 @@ def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
         raise ConfigError(str(error)) from error
     catalog, ruleset, run = check_files(paths, config, buckets=buckets)
     try:
-        return catalog, ruleset, run.result(config.max_reject_rate)
+        if plan.engine_writes_findings:
+            result = run.write_findings(
+                plan.options.output,
+                config.max_reject_rate,
+                redactor=plan.redactor,
+                columns=plan.driver_columns,
+            )
+        else:
+            result = run.result(config.max_reject_rate)
+        return catalog, ruleset, result
     finally:
         run.unpersist()
 

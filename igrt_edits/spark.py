@@ -30,7 +30,7 @@ import pyarrow as pa
 
 try:
     from pyspark import StorageLevel
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -65,6 +65,7 @@ from igrt_edits.pipeline import (
     sort_rejects,
 )
 from igrt_edits.readers import Extract, discover, plan_read, rename_columns
+from igrt_edits.report.redact import Redactor
 from igrt_edits.runner import build_ruleset, context_options
 
 ERROR = "error"
@@ -72,6 +73,11 @@ ERROR = "error"
 STAGED_DDL = from_arrow_schema(STAGED_SCHEMA)
 FINDINGS_DDL = from_arrow_schema(FINDINGS_SCHEMA)
 SOURCE_COLUMNS = ("source_file", "source_row")
+ORDER_COLUMNS = ("claim_id", "line_number", "rule_id")
+"""The contract's order of findings."""
+DRIVER_COLUMNS = (*ORDER_COLUMNS, "severity", *SOURCE_COLUMNS)
+"""Findings columns `write_findings` collects by default: enough for the summary and the exit
+status."""
 LOCAL_DRIVER_MEMORY = "4g"
 """Heap of a Spark that igrt-edits starts itself (SPARK_DRIVER_MEMORY or spark-submit's
 --driver-memory choose another)."""
@@ -133,22 +139,35 @@ class SparkRun:
         rejects, groups = self._accounting(max_reject_rate)
         return self._result(rejects, groups, _findings_frame(self.findings.toArrow()))
 
-    def write_findings(self, path: str, max_reject_rate: float | None = None) -> RunResult:
+    def write_findings(
+        self,
+        path: str,
+        max_reject_rate: float | None = None,
+        *,
+        redactor: Redactor | None = None,
+        columns: Sequence[str] = DRIVER_COLUMNS,
+    ) -> RunResult:
         """Write the findings with Spark as Parquet (a directory, in contract order).
 
-        Nothing is written when the reject share is over its limit. On a local file system
-        the directory replaces `path` only once it is complete. Returns the run's result with
-        the findings' rule_id, severity, source_file and source_row only (read back from the
-        written files: enough for the summary and the exit status).
+        The files hold what the local run's Parquet output holds: the same columns and types
+        (service_date as a date) and, with `redactor`, patient ids as its tokens. Nothing is
+        written when the reject share is over its limit. On a local file system the directory
+        replaces `path` (a file or directory) only once it is complete. Returns the run's
+        result with only `columns` of the findings (read back from the written files, service
+        dates as text), so the driver never holds all of them.
         """
         rejects, groups = self._accounting(max_reject_rate)
-        ordered = self.findings.orderBy("claim_id", "line_number", "rule_id")
-        if "://" in path or path.startswith("dbfs:"):
-            ordered.write.mode("overwrite").parquet(path)
+        written = output_findings(self.findings, redactor)
+        local = _local_directory(self.spark, path)
+        if local is None:
+            _parquet_writer(written).parquet(path)
         else:
-            _replace_directory(ordered, Path(path))
-        light = self.spark.read.parquet(path).select("rule_id", "severity", *SOURCE_COLUMNS)
-        return self._result(rejects, groups, light.toPandas())
+            _replace_directory(written, local)
+        columns = list(dict.fromkeys((*ORDER_COLUMNS, *columns)))
+        light = self.spark.read.parquet(local.resolve().as_uri() if local else path).select(
+            *[F.col(c).cast("string") if c == "service_date" else F.col(c) for c in columns]
+        )
+        return self._result(rejects, groups, _findings_frame(light.toArrow(), columns))
 
     def unpersist(self) -> None:
         self.staged.unpersist()
@@ -251,18 +270,81 @@ def staged_files(staged: DataFrame) -> list[FileSummary]:
     ]
 
 
+def output_findings(findings: DataFrame, redactor: Redactor | None = None) -> DataFrame:
+    """Findings as the local run's Parquet output holds them: patient ids redacted when asked,
+    service dates as dates, in contract order."""
+    if redactor is not None:
+        findings = _redact_patients(findings, redactor)
+    dated = findings.withColumn("service_date", F.col("service_date").cast("date"))
+    return dated.orderBy(*ORDER_COLUMNS)
+
+
+def _redact_patients(findings: DataFrame, redactor: Redactor) -> DataFrame:
+    """Patient ids replaced by the redactor's tokens, batch by batch on the executors.
+
+    The key travels to the executors with the task; the ids never come to the driver.
+    """
+    schema = findings.schema
+
+    def redact(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            arrays = list(batch.columns)
+            index = batch.schema.get_field_index("patient_id")
+            arrays[index] = redactor.arrow(arrays[index])
+            yield pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+    return findings.mapInArrow(redact, schema)
+
+
+def _parquet_writer(frame: DataFrame) -> DataFrameWriter:
+    """Parquet compressed as the local run's Parquet output is (zstd)."""
+    return frame.write.mode("overwrite").option("compression", "zstd")
+
+
+def _local_directory(spark: SparkSession, path: str) -> Path | None:
+    """The local directory Spark writes `path` to, or None for another file system (a URI
+    such as s3:// or dbfs:/, or a plain path where the cluster's default is HDFS)."""
+    context = spark.sparkContext
+    hadoop = context._jvm.org.apache.hadoop.fs
+    scheme = hadoop.Path(path).toUri().getScheme()
+    if scheme is None:
+        default = hadoop.FileSystem.getDefaultUri(context._jsc.hadoopConfiguration())
+        return Path(path) if default.getScheme() in (None, "file") else None
+    return Path(_local_path(path)) if scheme == "file" else None
+
+
 def _replace_directory(frame: DataFrame, target: Path) -> None:
+    """Write `frame` as Parquet to a hidden sibling directory, then rename it to `target`.
+
+    A file or directory already at `target` is moved aside only after the write succeeded,
+    and deleted once the new directory is in place: a failed or interrupted write leaves it
+    as it was, and never a partial directory at `target`.
+    """
     parent = target.parent if str(target.parent) else Path(".")
     temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    aside = previous = None
     try:
-        frame.write.mode("overwrite").parquet(str(temp))
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+        # A file: URI, so that Spark writes where this process renames, whatever Spark's
+        # default file system.
+        _parquet_writer(frame).parquet(temp.resolve().as_uri())
+        if _occupied(target):
+            aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
+            target.rename(aside / "previous")
+            previous = aside / "previous"
         temp.rename(target)
+    except BaseException:
+        if previous is not None and not _occupied(target):
+            previous.rename(target)
+        raise
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _occupied(path: Path) -> bool:
+    """Something (a file, a directory or a link, even a broken one) is at `path`."""
+    return path.is_symlink() or path.exists()
 
 
 def _named_counts(groups: pd.DataFrame, column: str) -> dict[str, int]:
@@ -275,10 +357,11 @@ def _sorted_rejects(rejects: pa.Table) -> pa.Table:
     return sort_rejects(rejects.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA))
 
 
-def _findings_frame(table: pa.Table) -> pd.DataFrame:
-    """Collected findings with the local run's column types and order."""
+def _findings_frame(table: pa.Table, names: Sequence[str] = FINDING_COLUMNS) -> pd.DataFrame:
+    """Collected findings (all their columns, or `names`) with the local run's column types,
+    in contract order."""
     columns = {}
-    for name in FINDING_COLUMNS:
+    for name in names:
         column = table.column(name)
         if name in ("line_number", "source_row"):
             columns[name] = pd.Series(column.to_numpy(), dtype=np.int64)

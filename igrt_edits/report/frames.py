@@ -20,9 +20,14 @@ FINDING_SCHEMA = FINDINGS_SCHEMA.set(
 
 
 def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """Findings ordered by claim_id, line_number, rule_id (the order of every format)."""
+    """Findings ordered by claim_id, line_number, rule_id (the order of every format).
+
+    The contract's columns, in its order; findings with some of them (collected from an engine
+    that wrote the rest itself) keep those.
+    """
+    columns = [c for c in FINDING_COLUMNS if c in findings.columns]
     if findings.empty:
-        return findings[list(FINDING_COLUMNS)].reset_index(drop=True)
+        return findings[columns].reset_index(drop=True)
     order = np.lexsort(
         (
             findings["rule_id"].to_numpy(dtype=str),
@@ -30,7 +35,7 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
             findings["claim_id"].to_numpy(dtype=str),
         )
     )
-    return findings.iloc[order][list(FINDING_COLUMNS)].reset_index(drop=True)
+    return findings.iloc[order][columns].reset_index(drop=True)
 
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:

@@ -8,6 +8,7 @@ writes each requested output atomically and returns the exit status.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +51,16 @@ class OutputOptions:
     fail_on: str = "error"
     quiet: bool = False
     redact_key: bytes | None = None
+    engine_writes_parquet: bool = False
+    """The engine writes Parquet findings to the named output itself, as a directory (Spark)."""
+
+
+URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+"""A URI's scheme (two characters at least: `C:` is a drive)."""
+SUMMARY_COLUMNS = ("claim_id", "line_number", "rule_id", "severity", "source_file", "source_row")
+"""Findings columns the summary and exit status read (with the columns that order them)."""
+BASELINE_COLUMNS = ("fingerprint", "service_date", "procedure_code")
+"""Further columns a written baseline reads."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,17 @@ class OutputPlan:
         """The annotated output echoes the extract's own extra columns (unless redacted)."""
         return self.annotated_format is not None and self.redactor is None
 
+    @property
+    def engine_writes_findings(self) -> bool:
+        """The engine writes the findings (Parquet to a named output); the reporters the rest."""
+        options = self.options
+        return options.engine_writes_parquet and self.fmt == "parquet" and bool(options.output)
+
+    @property
+    def driver_columns(self) -> tuple[str, ...]:
+        """Findings columns the reporters read when the engine writes the findings."""
+        return SUMMARY_COLUMNS + (BASELINE_COLUMNS if self.options.write_baseline else ())
+
 
 def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> OutputPlan:
     """Resolve formats and read the baseline; any problem is a ConfigError (exit 2)."""
@@ -94,8 +116,10 @@ def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> Outpu
         )
     if fmt in BINARY_FORMATS and options.output is None and _isatty(stdout):
         raise ConfigError(f"--format {fmt} is binary: name a file with --output")
+    engine_output = options.engine_writes_parquet and fmt == "parquet"
+    if not (engine_output and _is_uri(options.output)):
+        _check_target("--output", options.output, directory_ok=engine_output)
     for option, path in (
-        ("--output", options.output),
         ("--annotated", options.annotated),
         ("--rejects", options.rejects),
         ("--summary", options.summary),
@@ -135,15 +159,22 @@ def stream_setting(plan: OutputPlan, paths: Sequence[str], stream: bool | None) 
     return False
 
 
-def _check_target(option: str, path: str | None) -> None:
+def _check_target(option: str, path: str | None, *, directory_ok: bool = False) -> None:
+    """A file can be written at `path`: its directory exists, and it is not a directory
+    (unless `directory_ok`: a Parquet directory written by the engine replaces it)."""
     if path is None:
         return
     target = Path(path)
-    if target.is_dir():
+    if target.is_dir() and not directory_ok:
         raise ConfigError(f"{option} {path}: is a directory")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ConfigError(f"{option} {path}: directory {parent} does not exist")
+
+
+def _is_uri(path: str | None) -> bool:
+    """A URI with a scheme (s3://, hdfs://, dbfs:/, file:/) rather than a local path."""
+    return bool(path and URI_SCHEME.match(path))
 
 
 def _isatty(stream: IO[Any]) -> bool:
@@ -187,7 +218,9 @@ def report_findings(
             else result.lines.column("claim_id").unique().to_numpy(zero_copy_only=False),
         )
         findings = outcome.new
-    if plan.redactor is not None:
+    if plan.redactor is not None and not plan.engine_writes_findings:
+        # An engine that writes the findings redacts them as it writes; the rows here carry
+        # no patient ids.
         findings = plan.redactor.findings(findings)
     status = exit_status(findings, options.fail_on, exit_zero=options.exit_zero)
     summary = build_summary(result, catalog, ruleset, findings, hashes=bool(options.summary))
@@ -220,7 +253,7 @@ def write_outputs(
     options = plan.options
     if options.statistics:
         _write_statistics(plan, reported.findings, stdout)
-    else:
+    elif not plan.engine_writes_findings:
         _write_findings(plan, reported, result, catalog, ruleset, stdout)
     if plan.annotated_format and options.annotated:
         table = annotated_table(result, reported.findings, plan.redactor)

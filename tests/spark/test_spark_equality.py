@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,10 +21,11 @@ from spark_helpers import REPO, SAMPLES, local_spark, write_generated
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError, RejectRateError
-from igrt_edits.report.frames import finding_records
+from igrt_edits.report.frames import finding_records, findings_table, sort_findings
+from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
 from igrt_edits.runner import run_check
-from igrt_edits.spark import check_dataframe, check_files
+from igrt_edits.spark import DRIVER_COLUMNS, check_dataframe, check_files
 
 DEMO_CSV = SAMPLES / "radonc_demo.csv"
 DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
@@ -185,29 +187,166 @@ def test_cli_engine_spark_writes_what_the_local_cli_writes(spark, generated, tmp
         assert spark_text == local_text
 
 
-def test_cli_parquet_output(spark, generated, tmp_path):
-    files = [str(p) for p in generated]
+@pytest.fixture(scope="module")
+def generator_extract(tmp_path_factory) -> Path:
+    """A small extract written by `igrt-edits generate`."""
+    path = tmp_path_factory.mktemp("generator") / "extract.csv"
+    result = cli("generate", "--lines", "3000", "--seed", "5", "--out", str(path))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def cli_both(tmp_path: Path, files: list, *options: str, env=None, baseline=False) -> dict:
+    """`check FILES -o ENGINE.parquet --summary ... --rejects ... OPTIONS` on each engine.
+
+    Returns each engine's exit code, its messages and the paths of its outputs.
+    """
+    runs = {}
     for engine in ("local", "spark"):
-        result = cli("check", *files, "--engine", engine, "-o", str(tmp_path / f"{engine}.parquet"))
-        assert result.exit_code == 1, result.output
-    local = pq.read_table(tmp_path / "local.parquet")
-    assert pq.read_table(tmp_path / "spark.parquet").equals(local)
+        out = {
+            "findings": tmp_path / f"{engine}.parquet",
+            "summary": tmp_path / f"{engine}-summary.json",
+            "rejects": tmp_path / f"{engine}-rejects.csv",
+            "baseline": tmp_path / f"{engine}-baseline.txt",
+        }
+        args = ["check", *map(str, files), "--engine", engine, "-o", str(out["findings"])]
+        args += ["--summary", str(out["summary"]), "--rejects", str(out["rejects"]), *options]
+        if baseline:
+            args += ["--write-baseline", str(out["baseline"])]
+        result = CliRunner(env=env).invoke(main, args, catch_exceptions=False)
+        runs[engine] = {"exit": result.exit_code, "output": result.output, **out}
+    return runs
+
+
+def assert_same_parquet(runs: dict) -> None:
+    """Spark wrote a directory that reads as the local run's Parquet file, with the same
+    summary (wall time aside), rejects and exit status."""
+    local, on_spark = runs["local"], runs["spark"]
+    assert on_spark["exit"] == local["exit"], on_spark["output"]
+    assert local["findings"].is_file() and on_spark["findings"].is_dir()
+    want = pq.read_table(local["findings"])
+    got = pq.read_table(on_spark["findings"])
+    assert got.schema.equals(want.schema) and got.equals(want)
+    assert pd.read_parquet(on_spark["findings"]).equals(pd.read_parquet(local["findings"]))
+    summaries = [json.loads(r["summary"].read_text(encoding="utf-8")) for r in (local, on_spark)]
+    for summary in summaries:
+        summary.pop("wall_seconds")
+        summary.get("baseline_written", {}).pop("path", None)  # each engine's own file
+    assert summaries[1] == summaries[0]
+    assert on_spark["rejects"].read_text() == local["rejects"].read_text()
+
+
+@pytest.mark.parametrize("source", ["demo", "generator", "planted"])
+def test_cli_spark_writes_parquet_findings_as_a_directory(
+    spark, generated, generator_extract, tmp_path, source
+):
+    """-o FILE.parquet: Spark writes the findings (parts of one directory), read back as the
+    local run's file: same rows, order, columns and types (service dates as dates)."""
+    files = {"demo": [DEMO_CSV], "generator": [generator_extract], "planted": generated}[source]
+    runs = cli_both(tmp_path, files)
+    assert runs["local"]["exit"] == 1
+    assert_same_parquet(runs)
+    assert pq.read_table(runs["spark"]["findings"]).num_rows > 0
+
+
+def test_cli_spark_parquet_with_redaction_selection_and_baseline(
+    spark, generator_extract, tmp_path
+):
+    """--redact, --select/--ignore, --exit-zero and --write-baseline as in a local run; the
+    patient ids Spark writes are the local run's keyed tokens."""
+    options = ["--redact", "--select", "IGRT00", "--ignore", "IGRT005", "--exit-zero"]
+    env = {"IGRT_EDITS_REDACT_KEY": "k1"}
+    runs = cli_both(tmp_path, [generator_extract], *options, env=env, baseline=True)
+    assert runs["local"]["exit"] == 0
+    assert_same_parquet(runs)
+    baseline = runs["spark"]["baseline"].read_text(encoding="utf-8")
+    assert baseline == runs["local"]["baseline"].read_text(encoding="utf-8")
+    written = pq.read_table(runs["spark"]["findings"])
+    entries = [line for line in baseline.splitlines() if not line.startswith("#")]
+    assert len(entries) == len(set(written["fingerprint"].to_pylist())) > 0
+    assert "IGRT005" not in written["rule_id"].to_pylist()
+    config = Config(select=("IGRT00",), ignore=("IGRT005",))
+    _, _, plain = run_check([str(generator_extract)], config)
+    tokens = Redactor(b"k1").tokens(sort_findings(plain.findings)["patient_id"])
+    assert written["patient_id"].to_pylist() == list(tokens)
+
+
+def test_cli_spark_parquet_without_findings(spark, tmp_path):
+    """No rule selected: the directory holds the schema and no rows, as the local file does
+    (and replaces the file that was there)."""
+    (tmp_path / "spark.parquet").write_text("prior", encoding="utf-8")
+    runs = cli_both(tmp_path, [DEMO_CSV], "--select", "IGRT006", "--ignore", "IGRT006")
+    assert runs["local"]["exit"] == 0
+    assert_same_parquet(runs)
+    assert pq.read_table(runs["spark"]["findings"]).num_rows == 0
+
+
+def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
+    spark, generated, tmp_path, monkeypatch
+):
+    """A failed run, or a Spark write interrupted before its rename, leaves the prior output
+    as it was and nothing next to it; a run that succeeds replaces it."""
+    from igrt_edits import spark as spark_module
+
+    target = tmp_path / "findings.parquet"
+    target.mkdir()
+    (target / "part-0.parquet").write_text("prior", encoding="utf-8")
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    args = ["check", str(DEMO_CSV), "--engine", "spark", "-o", str(target)]
+
+    too_many = cli(*args, str(generated[0]), "--max-reject-rate", "0.0001")
+    assert too_many.exit_code == 2, too_many.output
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+    writer = spark_module._parquet_writer
+
+    class Interrupted:
+        def __init__(self, frame):
+            self.writer = writer(frame)
+
+        def parquet(self, path: str) -> None:
+            self.writer.parquet(path)  # every part written, the directory not yet renamed
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(spark_module, "_parquet_writer", Interrupted)
+    interrupted = cli(*args)
+    assert interrupted.exit_code == 130, interrupted.output
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+    monkeypatch.undo()
+
+    assert cli(*args).exit_code == 1
+    assert target.is_dir() and pq.read_table(target).num_rows == 24
+    assert [p.name for p in tmp_path.iterdir()] == ["findings.parquet"]
+
+
+def test_output_directory_is_still_an_error_for_other_outputs(tmp_path):
+    """Only Parquet findings written by Spark may replace a directory."""
+    for engine, fmt in (("local", "parquet"), ("spark", "json")):
+        result = cli(
+            "check", str(DEMO_CSV), "--engine", engine, "--format", fmt, "-o", str(tmp_path)
+        )
+        assert result.exit_code == 2
+        assert "is a directory" in result.output
 
 
 def test_spark_writes_findings_as_parquet(spark, generated, tmp_path):
-    """The API's write: Spark writes the findings (a directory), in contract order."""
+    """The API's write: Spark writes the findings (a directory), in contract order, as the
+    local Parquet output holds them."""
     _, _, run = check_files([str(p) for p in generated], Config(), spark=spark)
     target = tmp_path / "findings.parquet"
+    # Each sorted range its own part (not coalesced into one), to read the parts in order.
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
     try:
         for _ in range(2):  # a second write replaces the first
             result = run.write_findings(str(target), None)
     finally:
+        spark.conf.unset("spark.sql.adaptive.coalescePartitions.enabled")
         run.unpersist()
-    assert target.is_dir()
-    written = finding_records(pq.read_table(target).to_pandas())
+    assert len(list(target.glob("part-*.parquet"))) > 1
     _, _, local = run_check([str(p) for p in generated], Config())
-    assert written == finding_records(local.findings)
+    assert pq.read_table(target).equals(findings_table(sort_findings(local.findings)))
     assert len(result.findings) == len(local.findings)
+    assert list(result.findings.columns) == list(DRIVER_COLUMNS)
 
 
 def test_options_that_read_every_line_need_the_local_engine(tmp_path):
