@@ -200,8 +200,6 @@ def check(
     """Lint claim lines in PATHS (CSV or Parquet files, directories, globs) together."""
     started = time.perf_counter()
     setup_logging(verbose, quiet)
-    if engine == "local":
-        reuse_freed_memory()
     try:
         with sigterm_as_exit():
             config = load_config(Path(config_path) if config_path else None)
@@ -238,10 +236,13 @@ def check(
                 if engine == "spark":
                     catalog, ruleset, result = run_on_spark(paths, config, plan, stream, buckets)
                 else:
+                    streaming = stream_setting(plan, paths, stream)
+                    if not streaming:  # streaming is for bounded memory; this is for speed
+                        reuse_freed_memory()
                     catalog, ruleset, result = run_check(
                         paths,
                         config,
-                        stream=stream_setting(plan, paths, stream),
+                        stream=streaming,
                         keep_lines=plan.keeps_lines,
                         passthrough=plan.needs_passthrough,
                         progress=progress,

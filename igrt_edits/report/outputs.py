@@ -140,14 +140,15 @@ def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> Outpu
     )
 
 
-def stream_setting(plan: OutputPlan, paths: Sequence[str], stream: bool | None) -> bool | None:
-    """The --stream setting to run with: outputs that list every line need an in-memory run.
+def stream_setting(plan: OutputPlan, paths: Sequence[str], stream: bool | None) -> bool:
+    """Whether to stream (by option, else by input size); outputs that list every line need
+    an in-memory run.
 
-    Asked of a run that would stream (by option, or by its size), that is an error before any
-    work, naming --no-stream as the way to run it in memory anyway.
+    Asked of a run that would stream, those outputs are an error before any work, naming
+    --no-stream as the way to run it in memory anyway.
     """
     if not plan.needs_lines:
-        return stream
+        return stream if stream is not None else should_stream(discover(paths)[0])
     wanted = "--annotated" if plan.annotated_format else "--format junit"
     if stream:
         raise ConfigError(f"{wanted} lists every line, which a --stream run does not keep")
