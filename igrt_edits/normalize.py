@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,10 @@ REJECT_SCHEMA = pa.schema(
 TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
+Reason = pa.Array | str | Callable[[], pa.Array]
+"""Why rows fail: one text, a per-row array, or a function making that array when needed."""
+
+
 class Problems:
     """Row problems found by the checks of one extract."""
 
@@ -76,10 +81,11 @@ class Problems:
         self.rows = rows
         self.found: list[tuple[str, np.ndarray, pa.Array | str]] = []
 
-    def add(self, column: str, mask: np.ndarray, reason: pa.Array | str) -> None:
-        """Rows under `mask` fail; `reason` is a constant or a per-row (maybe dictionary) array."""
+    def add(self, column: str, mask: np.ndarray, reason: Reason) -> None:
+        """Rows under `mask` fail; `reason` is a constant, a per-row (maybe dictionary) array,
+        or a function making that array (called only when some row fails)."""
         if mask.any():
-            self.found.append((column, mask, reason))
+            self.found.append((column, mask, reason() if callable(reason) else reason))
 
     def failed(self, column: str) -> np.ndarray:
         out = np.zeros(self.rows, dtype=bool)
@@ -342,11 +348,21 @@ def _plain(array, column: str, rows: int, problems: Problems, lower: bool = Fals
     return _trimmed(decode_text(array, column, problems), lower=lower)
 
 
-def _per_value_reason(array: pa.DictionaryArray, column: str, problem: str) -> pa.Array:
-    """`column 'value' problem` per distinct value, as a dictionary array aligned with lines."""
-    values = shown(pc.fill_null(array.dictionary.cast(pa.string()), ""))
-    per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
-    return pa.DictionaryArray.from_arrays(array.indices, per_value)
+def _per_value_reason(
+    array: pa.DictionaryArray, column: str, problem: str
+) -> Callable[[], pa.Array]:
+    """`column 'value' problem` per distinct value, as a dictionary array aligned with lines.
+
+    Made only if a row fails: most columns of most extracts have no bad value, and for a
+    column like charge_amount nearly every line has its own value.
+    """
+
+    def reason() -> pa.Array:
+        values = shown(pc.fill_null(array.dictionary.cast(pa.string()), ""))
+        per_value = pc.binary_join_element_wise(f"{column} '", values, f"' {problem}", "")
+        return pa.DictionaryArray.from_arrays(array.indices, per_value)
+
+    return reason
 
 
 # --- codes ---------------------------------------------------------------------------------------
@@ -529,7 +545,7 @@ def _number(
         plain = array.cast(value_type) if pa.types.is_dictionary(array.type) else array
         numbers = np.asarray(pc.fill_null(plain.cast(pa.float64()), np.nan))
         blank = _blank(array)
-        reason: pa.Array | str = f"{column} is not a finite number"
+        reason: Reason = f"{column} is not a finite number"
     else:
         text = _trimmed(decode_text(array, column, problems))
         per_value = _floats(text.dictionary)
