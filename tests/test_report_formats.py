@@ -240,3 +240,14 @@ def test_junit_claims_rejected_for_conflicts_are_errors(tmp_path):
     (case,) = root.iter("testcase")
     assert case.get("name") == "claim C1" and case.find("error") is not None
     assert root.get("errors") == "1" and root.get("tests") == "1"
+
+
+def test_json_written_in_slices_equals_one_piece(monkeypatch, tmp_path) -> None:
+    """Large runs turn findings into records a slice at a time; the document is the same."""
+    whole = tmp_path / "whole.jsonl"
+    assert run_cli([str(DEMO), "--format", "jsonl", "-o", str(whole)]).exit_code == 1
+    monkeypatch.setattr("igrt_edits.report.frames.RECORDS_AT_ONCE", 3)
+    sliced = tmp_path / "sliced.jsonl"
+    assert run_cli([str(DEMO), "--format", "jsonl", "-o", str(sliced)]).exit_code == 1
+    assert len(whole.read_text(encoding="utf-8").splitlines()) > 3
+    assert sliced.read_bytes() == whole.read_bytes()

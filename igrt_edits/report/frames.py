@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -44,16 +45,27 @@ def findings_table(findings: pd.DataFrame) -> pa.Table:
 
 
 def finding_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    """Findings as plain dicts in contract field order (related_lines as a list).
+    """Findings as plain dicts in contract field order (related_lines as a list)."""
+    return list(iter_finding_records(findings))
 
-    Built from whole columns (`tolist` gives Python ints and strings) rather than row by row.
+
+RECORDS_AT_ONCE = 20_000
+"""Findings turned into Python objects at a time: a dict per finding costs about 1 KB."""
+
+
+def iter_finding_records(findings: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """`finding_records` a slice at a time, so writing a large run never holds them all.
+
+    Each slice is built from whole columns (`tolist` gives Python ints and strings) rather
+    than row by row.
     """
-    columns = [findings[c].tolist() for c in FINDING_COLUMNS]
     related = FINDING_COLUMNS.index("related_lines")
-    columns[related] = [list(v) for v in columns[related]]
-    return [
-        dict(zip(FINDING_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)
-    ]
+    for start in range(0, len(findings), RECORDS_AT_ONCE):
+        part = findings.iloc[start : start + RECORDS_AT_ONCE]
+        columns = [part[c].tolist() for c in FINDING_COLUMNS]
+        columns[related] = [list(v) for v in columns[related]]
+        for values in zip(*columns, strict=True):
+            yield dict(zip(FINDING_COLUMNS, values, strict=True))
 
 
 def display_path(path: str, base: Path | None = None) -> str:

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from igrt_edits.report.frames import finding_records
+from igrt_edits.report.frames import iter_finding_records
 
 ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -27,7 +27,7 @@ def write_json(out: IO[str], findings: pd.DataFrame, summary: dict[str, Any]) ->
     out.write('{\n  "summary": ')
     out.write(json.dumps(summary, indent=2, ensure_ascii=False).replace("\n", "\n  "))
     out.write(',\n  "findings": ')
-    write_array(out, compact_lines(finding_records(findings)), indent=4)
+    write_array(out, compact_lines(iter_finding_records(findings)), indent=4)
     out.write("\n}\n")
 
 
@@ -45,6 +45,6 @@ def write_array(out: IO[str], lines: Iterable[str], indent: int) -> None:
 
 def write_jsonl(out: IO[str], findings: pd.DataFrame) -> None:
     """One finding per line, the same fields as every format (no summary: see --summary)."""
-    for line in compact_lines(finding_records(findings)):
+    for line in compact_lines(iter_finding_records(findings)):
         out.write(line)
         out.write("\n")

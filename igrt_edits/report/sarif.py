@@ -20,7 +20,7 @@ from igrt_edits import __version__
 from igrt_edits.catalog import Catalog, Rule
 from igrt_edits.engine import RuleSet
 from igrt_edits.pipeline import RunResult
-from igrt_edits.report.frames import file_uri, finding_records
+from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
 
 SCHEMA_URI = (
@@ -109,7 +109,7 @@ def sarif_log(
     }
     results = [
         _result(record, rule_index, located[record["source_file"]])
-        for record in finding_records(findings)
+        for record in iter_finding_records(findings)
     ]
     accounting = {
         k: summary[k] for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
