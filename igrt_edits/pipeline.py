@@ -473,19 +473,7 @@ def take_engine_frame(
     frame, so the lines are not held twice (at 10M lines, 0.6 GB less at the peak).
     """
     table = lines.pop()
-    code = as_dictionary(single_chunk(table.column("procedure_code")))
-    wanted = pc.is_in(
-        code.dictionary, value_set=pa.array(sorted(relevant_codes(ruleset)), pa.string())
-    )
-    relevant = (
-        np.append(np.asarray(pc.fill_null(wanted, False)), False)[
-            np.asarray(pc.fill_null(code.indices, len(code.dictionary)))
-        ]
-        & checked
-    )
-    del code  # the table's reference is the one the loop below lets go
-    day = patient_day_key(keys.patient, _days(table))
-    keep = relevant | (_context_carriers(table, keys.claim, day, relevant) & checked)
+    rows, day = _kept_rows(table, keys, checked, ruleset)
     replaced = ("claim_id", "patient_id")  # rebuilt from the keys below
     needed = [
         n
@@ -494,13 +482,9 @@ def take_engine_frame(
         or n in ("charge_amount", "_file", "_row")
         or n.startswith("diagnosis_codes.")
     ]
-    rows = np.flatnonzero(keep)
-    table, taken = table.select(needed), {}
-    for name in needed:
-        taken[name] = take_rows(single_chunk(table.column(name)), rows)
-        table = table.drop_columns([name])
-    subset = pa.table(taken)
-    del taken
+    held = [table.select(needed)]
+    del table  # now only `held` has the lines, so taking them frees them
+    subset = _take_columns(held, rows)
     dx_columns = [n for n in subset.column_names if n.startswith("diagnosis_codes.")]
     if dx_columns:
         parts = [as_dictionary(single_chunk(subset.column(n))) for n in dx_columns]
@@ -526,6 +510,34 @@ def take_engine_frame(
     columns["charge_amount"] = subset.column("charge_amount")
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]
     return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _kept_rows(
+    table: pa.Table, keys: Keys, checked: np.ndarray, ruleset: RuleSet
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the checked lines some rule can see, every line's patient-day key)."""
+    code = as_dictionary(single_chunk(table.column("procedure_code")))
+    wanted = pc.is_in(
+        code.dictionary, value_set=pa.array(sorted(relevant_codes(ruleset)), pa.string())
+    )
+    relevant = (
+        np.append(np.asarray(pc.fill_null(wanted, False)), False)[
+            np.asarray(pc.fill_null(code.indices, len(code.dictionary)))
+        ]
+        & checked
+    )
+    day = patient_day_key(keys.patient, _days(table))
+    keep = relevant | (_context_carriers(table, keys.claim, day, relevant) & checked)
+    return np.flatnonzero(keep), day
+
+
+def _take_columns(tables: list[pa.Table], rows: np.ndarray) -> pa.Table:
+    """The one table in `tables` cut to `rows`, each column let go once taken."""
+    table, taken = tables.pop(), {}
+    for name in table.column_names:
+        taken[name] = take_rows(single_chunk(table.column(name)), rows)
+        table = table.drop_columns([name])
+    return pa.table(taken)
 
 
 def _days(table: pa.Table) -> np.ndarray:
