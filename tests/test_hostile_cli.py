@@ -93,14 +93,27 @@ STALLED_WRITER = textwrap.dedent(
 )
 
 
-def test_ctrl_c_exits_130_and_removes_temporary_files(tmp_path: Path) -> None:
+def _start_stalled(script: str, tmp_path: Path, *options: str):
+    """`check` on the good extract run by `script`, which stalls; (child, output dir, TMPDIR)."""
     out_dir, temp_dir = tmp_path / "out", tmp_path / "tmp"
     out_dir.mkdir()
     temp_dir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp_dir)}
-    command = [sys.executable, "-c", STALLED_WRITER, "check", str(CORPUS / "good.csv")]
+    command = [sys.executable, "-c", script, "check", str(CORPUS / "good.csv"), *options]
     command += ["-o", str(out_dir / "findings.json")]
     child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    return child, out_dir, temp_dir
+
+
+def _assert_interrupted_cleanly(child, status: int, out_dir: Path, temp_dir: Path) -> None:
+    assert status == 130
+    assert child.stderr.read() == "igrt-edits: interrupted\n"
+    assert list(out_dir.iterdir()) == []
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_ctrl_c_exits_130_and_removes_temporary_files(tmp_path: Path) -> None:
+    child, out_dir, temp_dir = _start_stalled(STALLED_WRITER, tmp_path)
     try:
         assert child.stderr.readline() == "writing\n"
         (partial,) = out_dir.iterdir()  # the atomic writer's temporary file
@@ -109,10 +122,7 @@ def test_ctrl_c_exits_130_and_removes_temporary_files(tmp_path: Path) -> None:
         status = child.wait(timeout=60)
     finally:
         child.kill()
-    assert status == 130
-    assert child.stderr.read() == "igrt-edits: interrupted\n"
-    assert list(out_dir.iterdir()) == []
-    assert list(temp_dir.iterdir()) == []
+    _assert_interrupted_cleanly(child, status, out_dir, temp_dir)
 
 
 # The same, interrupted while streaming: the partitions spilled to the temporary directory
@@ -135,13 +145,7 @@ STALLED_PARTITION = textwrap.dedent(
 
 
 def test_ctrl_c_while_streaming_removes_the_partitions(tmp_path: Path) -> None:
-    out_dir, temp_dir = tmp_path / "out", tmp_path / "tmp"
-    out_dir.mkdir()
-    temp_dir.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp_dir)}
-    command = [sys.executable, "-c", STALLED_PARTITION, "check", str(CORPUS / "good.csv")]
-    command += ["--stream", "-o", str(out_dir / "findings.json")]
-    child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    child, out_dir, temp_dir = _start_stalled(STALLED_PARTITION, tmp_path, "--stream")
     try:
         assert child.stderr.readline() == "checking\n"
         assert [p for p in temp_dir.rglob("*") if p.is_file()]  # the spilled partitions
@@ -149,7 +153,4 @@ def test_ctrl_c_while_streaming_removes_the_partitions(tmp_path: Path) -> None:
         status = child.wait(timeout=60)
     finally:
         child.kill()
-    assert status == 130
-    assert child.stderr.read() == "igrt-edits: interrupted\n"
-    assert list(out_dir.iterdir()) == []
-    assert list(temp_dir.iterdir()) == []
+    _assert_interrupted_cleanly(child, status, out_dir, temp_dir)
