@@ -45,7 +45,7 @@ FINDINGS_SCHEMA = pa.schema(
         for name in FINDING_COLUMNS
         if name != "related_lines"
     ]
-).insert(10, pa.field("related_lines", pa.list_(pa.string())))
+).insert(FINDING_COLUMNS.index("related_lines"), pa.field("related_lines", pa.list_(pa.string())))
 """The findings as an Arrow table (for Parquet output and for merging partitions)."""
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 

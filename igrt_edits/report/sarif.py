@@ -18,7 +18,7 @@ import pandas as pd
 
 from igrt_edits import __version__
 from igrt_edits.catalog import Catalog, Rule
-from igrt_edits.engine import RuleSet
+from igrt_edits.engine import FINDING_COLUMNS, RuleSet
 from igrt_edits.pipeline import RunResult
 from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
@@ -35,22 +35,8 @@ GITHUB_RESULT_LIMIT = 25_000
 """Results per run beyond which GitHub code scanning does not process a run's results."""
 MIME_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 RESULTS_MARK = "\u0000results"
-PROPERTY_FIELDS = (
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "rule_name",
-    "severity",
-    "related_lines",
-    "policy_ref",
-    "carc",
-    "source_file",
-    "source_row",
-    "fingerprint",
-)
+PROPERTY_FIELDS = tuple(c for c in FINDING_COLUMNS if c not in ("rule_id", "message"))
+"""A result's properties: every finding field but those SARIF has its own place for."""
 
 
 def _paragraph(text: str) -> str:
