@@ -233,10 +233,10 @@ INDICATION_RANGES: list[tuple[str, str, str, bool]] = [
     ("J", "C21.0", "C21.8", False),  # Pelvic cancer (optional)
     ("K", "C50.011", "C50.929", True),
     ("K", "C50.A0", "C50.A2", True),
-    ("K", "D05.00", "D05.92", False),  # Breast boost (optional, in situ)
+    ("K", "D05.00", "D05.92", True),  # Breast boost (in situ; on from catalog v2)
     ("L", "C50.011", "C50.929", True),
     ("L", "C50.A0", "C50.A2", True),
-    ("L", "D05.00", "D05.92", False),  # External-beam APBI (optional, in situ)
+    ("L", "D05.00", "D05.92", True),  # External-beam APBI (in situ; on from catalog v2)
     ("M", "C50.012", "C50.012", True),
     ("M", "C50.022", "C50.022", True),
     ("M", "C50.112", "C50.112", True),
@@ -256,12 +256,13 @@ INDICATION_RANGES: list[tuple[str, str, str, bool]] = [
     ("M", "C50.912", "C50.912", True),
     ("M", "C50.922", "C50.922", True),
     ("M", "C50.A2", "C50.A2", True),
-    ("M", "D05.02", "D05.02", False),  # Left breast (optional, in situ) with DIBH
-    ("M", "D05.12", "D05.12", False),  # Left breast (optional, in situ) with DIBH
-    ("M", "D05.82", "D05.82", False),  # Left breast (optional, in situ) with DIBH
-    ("M", "D05.92", "D05.92", False),  # Left breast (optional, in situ) with DIBH
+    ("M", "D05.02", "D05.02", True),  # Left breast (in situ) with DIBH; on from v2
+    ("M", "D05.12", "D05.12", True),  # Left breast (in situ) with DIBH; on from v2
+    ("M", "D05.82", "D05.82", True),  # Left breast (in situ) with DIBH; on from v2
+    ("M", "D05.92", "D05.92", True),  # Left breast (in situ) with DIBH; on from v2
     ("N", "C50.011", "C50.929", True),
     ("N", "C50.A0", "C50.A2", True),
+    ("N", "D05.00", "D05.92", True),  # Breast, prone (in situ); new in catalog v2
     ("O", "C67.0", "C67.9", True),
     ("O", "D09.0", "D09.0", False),  # Bladder (optional, in situ)
     ("P", "C40.00", "C41.9", True),

@@ -81,12 +81,6 @@ def test_optional_rows_are_identified_by_letter_and_first_code() -> None:
         "D-C88.40",
         "E-C78.00",
         "J-C21.0",
-        "K-D05.00",
-        "L-D05.00",
-        "M-D05.02",
-        "M-D05.12",
-        "M-D05.82",
-        "M-D05.92",
         "O-D09.0",
         "P-C46.0",
     }
@@ -539,7 +533,6 @@ def test_unconditional_indications_satisfy(dx: str) -> None:
         "Z85.3",
         "C78.7",
         "C73",
-        "D05.10",
         "C50",
         "C34",
         "C82",
@@ -575,6 +568,9 @@ def test_claim_diagnoses_are_the_union_of_its_lines() -> None:
         ("C50.A2", "dibh", "apbi_x"),  # M (also K, L, N)
         ("C50.911", "prone", "dibh"),  # N (C50.911 is right: no M)
         ("C67.2", "boost", "photon"),  # O
+        ("D05.10", "boost,photon", "boost"),  # K, in situ (on from catalog v2)
+        ("D05.11", "prone", "dibh"),  # N, in situ (new in catalog v2; right breast: no M)
+        ("D05.12", "dibh", "boost"),  # M, in situ
     ],
 )
 def test_conditional_indications(dx: str, satisfying: str, not_satisfying: str) -> None:
@@ -610,9 +606,6 @@ def test_tags_count_on_any_line_of_the_patient_day_only() -> None:
         ("C78.01", "E-C78.00", False),
         ("C46.1", "P-C46.0", False),
         ("C21.1", "J-C21.0", True),
-        ("D05.11", "K-D05.00", True),
-        ("D05.11", "L-D05.00", True),
-        ("D05.12", "M-D05.12", True),
         ("D09.0", "O-D09.0", True),
     ],
 )
