@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA
 from igrt_edits.rules.engine import findings_table as engine_findings_table
+from igrt_edits.util.arrow import from_series
 
 FINDING_SCHEMA = FINDINGS_SCHEMA.set(
     FINDINGS_SCHEMA.get_field_index("service_date"), pa.field("service_date", pa.date32())
@@ -37,6 +38,12 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
         )
     )
     return findings.iloc[order][columns].reset_index(drop=True)
+
+
+def text_column(series: pd.Series) -> pa.Array:
+    """A text column of the findings as one plain Arrow string array (a dictionary decoded)."""
+    column = from_series(series, pa.string())
+    return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:

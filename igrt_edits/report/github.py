@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from typing import IO
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from igrt_edits.report.frames import display_path
+from igrt_edits.report.frames import display_path, text_column
 
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 PROPERTY_ESCAPES = (*DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
 
 
-def _escape(values: pd.Series, escapes: tuple[tuple[str, str], ...]) -> pd.Series:
+def _escape(values: pa.Array, escapes: tuple[tuple[str, str], ...]) -> pa.Array:
     for raw, escaped in escapes:
-        values = values.str.replace(raw, escaped, regex=False)
+        values = pc.replace_substring(values, raw, escaped)
     return values
 
 
@@ -29,21 +32,28 @@ def annotations(findings: pd.DataFrame) -> pd.Series:
     """One workflow command per finding, in findings order."""
     if findings.empty:
         return pd.Series(dtype=object)
-    paths = {p: display_path(p) for p in findings["source_file"].unique()}
-    file = findings["source_file"].map(paths)
-    title = findings["rule_id"] + " " + findings["rule_name"]
-    return (
-        "::"
-        + findings["severity"].map(COMMAND)
-        + " file="
-        + _escape(file, PROPERTY_ESCAPES)
-        + ",line="
-        + findings["source_row"].astype(str)
-        + ",title="
-        + _escape(title, PROPERTY_ESCAPES)
-        + "::"
-        + _escape(findings["message"], DATA_ESCAPES)
+    files = pc.dictionary_encode(text_column(findings["source_file"]))
+    paths = pa.array([display_path(p) for p in files.dictionary.to_pylist()], pa.string())
+    severities = pc.dictionary_encode(text_column(findings["severity"]))
+    commands = pa.array([COMMAND.get(s) for s in severities.dictionary.to_pylist()], pa.string())
+    title = pc.binary_join_element_wise(
+        text_column(findings["rule_id"]), text_column(findings["rule_name"]), " "
     )
+    row = pc.cast(pa.array(findings["source_row"].to_numpy(dtype=np.int64)), pa.string())
+    lines = pc.binary_join_element_wise(
+        "::",
+        commands.take(severities.indices),
+        " file=",
+        _escape(paths.take(files.indices), PROPERTY_ESCAPES),
+        ",line=",
+        row,
+        ",title=",
+        _escape(title, PROPERTY_ESCAPES),
+        "::",
+        _escape(text_column(findings["message"]), DATA_ESCAPES),
+        "",
+    )
+    return pd.Series(lines.to_pylist(), dtype=object)
 
 
 def write_github(out: IO[str], findings: pd.DataFrame) -> None:

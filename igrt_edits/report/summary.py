@@ -64,7 +64,7 @@ def build_summary(
 
 def finding_counts(findings: pd.DataFrame) -> dict[str, Any]:
     """Findings in total, by rule (id order), by severity, and distinct lines flagged."""
-    by_rule = findings["rule_id"].value_counts().sort_index()
+    by_rule = findings["rule_id"].value_counts().rename(index=str).sort_index()
     by_severity = findings["severity"].value_counts()
     return {
         "findings": len(findings),

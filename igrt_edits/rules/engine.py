@@ -6,8 +6,7 @@ memory, one partition of a larger-than-memory run, or one bucket of patients on 
 
 from __future__ import annotations
 
-import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.model import Catalog, Rule
+from igrt_edits.rules.findings import rule_findings, text_ranks
 from igrt_edits.rules.kinds import RunOptions
-from igrt_edits.rules.lines import Hits, Lines, Related
-from igrt_edits.util.grouping import join_per_group
-from igrt_edits.util.hashing import fnv1a64, to_hex
+from igrt_edits.rules.lines import Lines
+from igrt_edits.util.arrow import from_series, single_chunk
 
 FINDING_COLUMNS = (
     "claim_id",
@@ -47,6 +46,18 @@ FINDINGS_SCHEMA = pa.schema(
     ]
 ).insert(FINDING_COLUMNS.index("related_lines"), pa.field("related_lines", pa.list_(pa.string())))
 """The findings as an Arrow table (for Parquet output and for merging partitions)."""
+ENCODED_COLUMNS = (
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "rule_id",
+    "rule_name",
+    "severity",
+    "policy_ref",
+    "carc",
+    "source_file",
+)
+"""Finding columns with few distinct values, held dictionary-encoded until written."""
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -85,9 +96,7 @@ def empty_findings() -> pd.DataFrame:
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:
     """Findings as Arrow, in the fixed schema whatever the DataFrame's dtypes."""
-    return pa.Table.from_pandas(
-        findings[list(FINDING_COLUMNS)], schema=FINDINGS_SCHEMA, preserve_index=False
-    )
+    return encoded_table(findings).cast(FINDINGS_SCHEMA)
 
 
 def _dtype(column: str) -> str:
@@ -95,143 +104,74 @@ def _dtype(column: str) -> str:
 
 
 def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
-    """Findings for normalized lines holding whole patients (see lines.ENGINE_COLUMNS)."""
+    """Findings for normalized lines holding whole patients (see lines.ENGINE_COLUMNS).
+
+    The findings are in the contract's order, backed by Arrow arrays (see `findings_frame`).
+    """
     if frame.empty or not ruleset.rules:
         return empty_findings()
     lines = Lines(frame)
-    parts = [
-        _findings(rule, rule.kind.find(lines, ruleset.options), lines) for rule in ruleset.rules
-    ]
-    parts = [p for p in parts if len(p)]
+    parts, rows, ranks = [], [], []
+    for rank, rule in sorted_rules(ruleset):
+        hits = rule.kind.find(lines, ruleset.options)
+        if len(hits.rows):
+            columns, flagged = rule_findings(rule, hits, lines)
+            parts.append(columns)
+            rows.append(flagged)
+            ranks.append(np.full(len(flagged), rank, dtype=np.int32))
     if not parts:
         return empty_findings()
-    findings = pd.concat(parts, ignore_index=True)
+    flagged = np.concatenate(rows)
     order = np.lexsort(
-        (
-            findings["rule_id"].to_numpy(),
-            findings["line_number"].to_numpy(),
-            findings["claim_id"].to_numpy(),
-        )
+        (np.concatenate(ranks), lines.line_number[flagged], text_ranks(lines.claim_id, flagged))
     )
-    return findings.iloc[order].reset_index(drop=True)
+    return findings_frame(_take_parts(parts, order))
 
 
-def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
-    rows = hits.rows
-    if not len(rows):
-        return empty_findings()
-    order = np.argsort(rows, kind="stable")
-    rows = rows[order]
-    hit_of, related_rows = _related_positions(rows, hits.related)
-    related_claims = lines.claim_id.text(related_rows)
-    refs = related_claims + ":" + lines.line_text(related_rows)
-    sort_by = [related_claims, lines.line_number[related_rows]]
-    numbers = np.arange(len(rows))
-    related_text = join_per_group(hit_of, refs, numbers, sort_by=sort_by)
-    more = hits.related.total_of(rows) - np.bincount(hit_of, minlength=len(rows))
-    related_text = np.where(
-        more > 0, related_text + np.char.mod(" and %d more", np.maximum(more, 0)), related_text
-    ).astype(object)
-    claim, line, code, date = (
-        lines.claim_id.text(rows),
-        lines.line_text(rows),
-        lines.code.text(rows),
-        lines.date_text(rows),
-    )
-    modifiers = lines.modifiers.text(rows)
-    fields = {
-        "rule_id": np.full(len(rows), rule.id, dtype=object),
-        "code": code,
-        "date": date,
-        "claim_id": claim,
-        "line_number": line,
-        "modifiers": modifiers,
-        "setting": lines.setting.text(rows),
-        "scheme": lines.scheme.text(rows),
-        "component": lines.component.text(rows),
-        "units": np.char.mod("%g", lines.units[rows]).astype(object),
-        "related": related_text,
-        "with_related": np.where(related_text != "", " (with " + related_text + ")", ""),
-        "related_codes": join_per_group(hit_of, lines.code.text(related_rows), numbers),
-    }
-    fields.update({k: np.asarray(v, dtype=object)[order] for k, v in hits.fields.items()})
-    template = None if hits.template is None else np.asarray(hits.template, dtype=object)[order]
-    return pd.DataFrame(
-        {
-            "claim_id": claim,
-            "line_number": lines.line_number[rows],
-            "patient_id": lines.patient_id.text(rows),
-            "service_date": date,
-            "procedure_code": code,
-            "modifiers": modifiers,
-            "rule_id": rule.id,
-            "rule_name": rule.name,
-            "severity": rule.severity,
-            "message": render_messages(rule.message, template, fields, len(rows)),
-            "related_lines": _related_lists(hit_of, refs, sort_by, len(rows)),
-            "policy_ref": rule.policy_ref,
-            "carc": rule.carc,
-            "source_file": lines.source_file.text(rows),
-            "source_row": lines.frame["source_row"].to_numpy(dtype=np.int64)[rows],
-            "fingerprint": fingerprints(rule.id, claim, line, code, date),
-        }
-    )
+def sorted_rules(ruleset: RuleSet) -> list[tuple[int, Rule]]:
+    """(rank of the rule id in string order, rule), in the rule set's order."""
+    ranks = {rule_id: i for i, rule_id in enumerate(sorted({r.id for r in ruleset.rules}))}
+    return [(ranks[rule.id], rule) for rule in ruleset.rules]
 
 
-def _related_positions(rows: np.ndarray, related: Related):
-    """(hit number, related line) for pairs whose flagged line is among `rows` (sorted)."""
-    flagged, related = (np.asarray(p, dtype=np.int64) for p in (related.flagged, related.lines))
-    hit = np.searchsorted(rows, flagged)
-    keep = (hit < len(rows)) & (rows[np.minimum(hit, len(rows) - 1)] == flagged)
-    return hit[keep], related[keep]
+def _take_parts(parts: list[dict[str, pa.Array]], order: np.ndarray) -> pa.Table:
+    """The rules' finding columns joined and put in `order`, one column at a time (so only one
+    column is held twice); repeated texts keep one dictionary."""
+    indices = pa.array(order)
+    columns = {}
+    for name in FINDING_COLUMNS:
+        chunks = [part.pop(name) for part in parts]
+        joined = pa.chunked_array(chunks)
+        if pa.types.is_dictionary(joined.type):
+            joined = pa.table({name: joined}).unify_dictionaries().column(0)
+        columns[name] = single_chunk(joined.take(indices))
+        del chunks, joined
+    return pa.table(columns)
 
 
-def _related_lists(hit_of, refs, sort_by, hits: int) -> list[list[str]]:
-    """Every related line of each hit, ordered by claim and line number."""
-    frame = pd.DataFrame({"h": hit_of, "ref": refs, "claim": sort_by[0], "line": sort_by[1]})
-    frame = frame.drop_duplicates(["h", "ref"]).sort_values(["h", "claim", "line"])
-    counts = np.bincount(frame["h"].to_numpy(dtype=np.int64), minlength=hits)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    values = pa.array(frame["ref"].to_numpy(dtype=object), pa.string())
-    return pa.ListArray.from_arrays(pa.array(offsets), values).to_pylist()
+def findings_frame(table: pa.Table) -> pd.DataFrame:
+    """Findings as a DataFrame over the Arrow arrays (nothing copied): text columns as
+    ArrowDtype, repeated texts dictionary-encoded, numbers as numpy int64."""
+    return table.to_pandas(types_mapper=_arrow_dtype)
 
 
-def render_messages(
-    default: str, templates: np.ndarray | None, fields: dict[str, np.ndarray], n: int
-) -> np.ndarray:
-    """Fill message templates from per-finding fields, one vector join per template."""
-    if templates is None:
-        return _render(default, fields, np.arange(n))
-    out = np.empty(n, dtype=object)
-    for template in pd.unique(templates):
-        where = np.flatnonzero(templates == template)
-        out[where] = _render(template, fields, where)
-    return out
+def _arrow_dtype(kind: pa.DataType) -> pd.ArrowDtype | None:
+    return None if pa.types.is_integer(kind) else pd.ArrowDtype(kind)
 
 
-def _render(template: str, fields: dict[str, np.ndarray], where: np.ndarray) -> np.ndarray:
-    parts: list[pa.Array | str] = []
-    for literal, name, _, _ in string.Formatter().parse(template):
-        if literal:
-            parts.append(literal)
-        if name is not None:
-            parts.append(pa.array(np.asarray(fields[name], dtype=object)[where].astype(str)))
-    if not any(isinstance(p, pa.Array) for p in parts):
-        return np.full(len(where), "".join(parts), dtype=object)
-    joined = pc.binary_join_element_wise(*parts, "")
-    return joined.to_numpy(zero_copy_only=False).astype(object)
+def encoded_table(findings: pd.DataFrame) -> pa.Table:
+    """Findings as Arrow in the engine's columns, repeated texts dictionary-encoded.
 
-
-def fingerprints(
-    rule_id: str, claim: Sequence, line: Sequence, code: Sequence, date: Sequence
-) -> np.ndarray:
-    """Stable 16-hex-digit FNV-1a 64 hashes of `rule|claim|line|code|date` (UTF-8)."""
-    texts = pc.binary_join_element_wise(
-        rule_id,
-        *(pa.array(np.asarray(v, dtype=object).astype(str)) for v in (claim, line, code, date)),
-        "|",
-    )
-    return to_hex(fnv1a64(texts))
+    The arrays of Arrow-backed columns (the engine's) are taken as they are; other columns
+    (a redacted patient id, findings built by hand or collected from Spark) are converted.
+    """
+    columns = {}
+    for name in FINDING_COLUMNS:
+        column = from_series(findings[name], FINDINGS_SCHEMA.field(name).type)
+        if name in ENCODED_COLUMNS and not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        columns[name] = column
+    return pa.table(columns)
 
 
 def max_severity(severities: Iterable[str]) -> str | None:

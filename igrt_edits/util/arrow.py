@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -158,3 +159,18 @@ def _unify(chunks: list[pa.DictionaryArray], kind: pa.DataType) -> pa.Dictionary
         indices.append(pa.array(remapped, pa.int32(), mask=missing if missing.any() else None))
         start += len(chunk.dictionary)
     return pa.DictionaryArray.from_arrays(pa.concat_arrays(indices), encoded.dictionary)
+
+
+def from_series(series: pd.Series, kind: pa.DataType) -> pa.Array:
+    """A pandas column as one Arrow array of `kind` (or a dictionary of it).
+
+    The arrays of an Arrow-backed column are taken as they are, nothing copied, a dictionary
+    kept; numpy and object columns are converted.
+    """
+    if isinstance(series.dtype, pd.ArrowDtype):
+        array = single_chunk(pa.chunked_array(series.array.__arrow_array__()))
+        value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+        return array if value_type == kind else array.cast(kind)
+    if pa.types.is_integer(kind) and series.dtype.kind in "iu":
+        return pa.array(series.to_numpy(), kind)
+    return pa.array(series.to_numpy(dtype=object), kind, from_pandas=True)
