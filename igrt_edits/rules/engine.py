@@ -14,9 +14,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.catalog.model import Catalog, Rule
+from igrt_edits.catalog.rule import Catalog, Rule
 from igrt_edits.rules.findings import rule_findings, text_ranks
-from igrt_edits.rules.kinds import RunOptions
+from igrt_edits.rules.kinds.base import RunOptions
 from igrt_edits.rules.lines import Lines
 from igrt_edits.util.arrow import from_series, single_chunk
 

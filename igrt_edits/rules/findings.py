@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.catalog.model import Rule
+from igrt_edits.catalog.rule import Rule
 from igrt_edits.rules.lines import Factor, Hits, Lines, Related
 from igrt_edits.util.hashing import fnv1a64, hex_strings
 
