@@ -29,7 +29,7 @@ from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
 from igrt_edits.run.check import build_ruleset, run_check
 from igrt_edits.run.result import RunResult
-from igrt_edits.util.memory import reuse_freed_memory
+from igrt_edits.util.memory import release_freed_memory, reuse_freed_memory
 
 log = logging.getLogger("igrt_edits")
 INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
@@ -247,6 +247,7 @@ def check(
                         passthrough=plan.needs_passthrough,
                         progress=progress,
                     )
+                    release_freed_memory()  # the run's lines are gone; the findings stay
                 reported = report_findings(plan, result, catalog, ruleset, started)
                 if plan.writes_stdout:
                     progress.stop()  # the findings go to the terminal the bar is on

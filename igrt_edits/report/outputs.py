@@ -26,7 +26,7 @@ from igrt_edits.report.annotated import annotated_table
 from igrt_edits.report.atomic import atomic_path, atomic_text
 from igrt_edits.report.baseline import Baseline, apply_baseline, read_baseline, write_baseline
 from igrt_edits.report.formats import BINARY_FORMATS, format_for, tabular_format
-from igrt_edits.report.frames import findings_table, sort_findings
+from igrt_edits.report.frames import findings_slices, sort_findings
 from igrt_edits.report.gate import exit_status
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
@@ -316,11 +316,11 @@ def _write_findings(
     fmt, path = plan.fmt, plan.options.output
     findings, summary = reported.findings, reported.summary
     if fmt in ("csv", "parquet"):
-        table = findings_table(findings)
+        slices = findings_slices(findings)
         if path:
-            _write_binary(path, fmt, table, tabular.write_table)
+            _write_binary(path, fmt, slices, tabular.write_tables)
         else:
-            tabular.write_table(_binary(stdout), table, fmt)
+            tabular.write_tables(_binary(stdout), slices, fmt)
         return
 
     def emit(out: IO[str], terminal: bool) -> None:

@@ -15,10 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Catalog, Rule
-from igrt_edits.rules.findings import rule_findings, text_ranks
+from igrt_edits.rules.findings import dictionary_ranks, pending_findings
 from igrt_edits.rules.kinds.base import RunOptions
 from igrt_edits.rules.lines import Lines
-from igrt_edits.util.arrow import from_series, single_chunk
+from igrt_edits.util.arrow import append_texts, from_series, single_chunk
+from igrt_edits.util.memory import release_freed_memory
 
 FINDING_COLUMNS = (
     "claim_id",
@@ -47,6 +48,7 @@ FINDINGS_SCHEMA = pa.schema(
 ).insert(FINDING_COLUMNS.index("related_lines"), pa.field("related_lines", pa.list_(pa.string())))
 """The findings as an Arrow table (for Parquet output and for merging partitions)."""
 ENCODED_COLUMNS = (
+    "patient_id",
     "service_date",
     "procedure_code",
     "modifiers",
@@ -108,24 +110,70 @@ def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
 
     The findings are in the contract's order, backed by Arrow arrays (see `findings_frame`).
     """
+    return run_rules([frame], ruleset).findings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules found in one set of lines."""
+
+    findings: pd.DataFrame
+    charges_flagged: float
+    """Sum of charge_amount over the distinct flagged lines (0 without the column)."""
+
+
+def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet) -> Outcome:
+    """`find_issues` of the one frame in `frames`, taken out of the list, with the flagged
+    charges.
+
+    The texts made per finding (claim ids, related lines, messages, fingerprints) are made
+    once the lines are let go: when nothing else holds the frame, the lines and the findings
+    are never in memory together.
+    """
+    frame = frames.pop()
     if frame.empty or not ruleset.rules:
-        return empty_findings()
+        return Outcome(empty_findings(), 0.0)
     lines = Lines(frame)
-    parts, rows, ranks = [], [], []
+    del frame
+    pending, rows, ranks = [], [], []
     for rank, rule in sorted_rules(ruleset):
         hits = rule.kind.find(lines, ruleset.options)
         if len(hits.rows):
-            columns, flagged = rule_findings(rule, hits, lines)
-            parts.append(columns)
+            found, flagged = pending_findings(rule, hits, lines)
+            pending.append(found)
             rows.append(flagged)
             ranks.append(np.full(len(flagged), rank, dtype=np.int32))
-    if not parts:
-        return empty_findings()
-    flagged = np.concatenate(rows)
-    order = np.lexsort(
-        (np.concatenate(ranks), lines.line_number[flagged], text_ranks(lines.claim_id, flagged))
-    )
-    return findings_frame(_take_parts(parts, order))
+        del hits
+    if not pending:
+        return Outcome(empty_findings(), 0.0)
+    charges = _flagged_charges(lines, np.unique(np.concatenate(rows)))
+    del lines, rows
+    release_freed_memory()
+    claims = pending[0].claim.dictionary  # every rule's claim ids index the lines' claims
+    claim = np.concatenate([np.asarray(p.claim.indices) for p in pending])
+    line = np.concatenate([p.line for p in pending])
+    order = np.lexsort((np.concatenate(ranks), line, dictionary_ranks(claim, claims)))
+    del claim, line
+    parts = []
+    while pending:
+        parts.append(pa.table(pending.pop(0).finish()))
+    held = [pa.concat_tables(parts)]
+    del parts
+    return Outcome(findings_frame(take_in_order(held, order)), charges)
+
+
+def _flagged_charges(lines: Lines, rows: np.ndarray) -> float:
+    """Sum of charge_amount over the flagged lines `rows` (sorted), file by file."""
+    if "charge_amount" not in lines.frame.columns:
+        return 0.0
+    charges = lines.frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)
+    files = lines.source_file.ids[rows]
+    total = 0.0
+    for index in range(len(lines.source_file.values)):  # one pass per input file
+        chosen = rows[files == index]
+        if len(chosen):
+            total += float(np.nansum(charges[chosen]))
+    return total
 
 
 def sorted_rules(ruleset: RuleSet) -> list[tuple[int, Rule]]:
@@ -134,19 +182,55 @@ def sorted_rules(ruleset: RuleSet) -> list[tuple[int, Rule]]:
     return [(ranks[rule.id], rule) for rule in ruleset.rules]
 
 
-def _take_parts(parts: list[dict[str, pa.Array]], order: np.ndarray) -> pa.Table:
-    """The rules' finding columns joined and put in `order`, one column at a time (so only one
-    column is held twice); repeated texts keep one dictionary."""
-    indices = pa.array(order)
-    columns = {}
-    for name in FINDING_COLUMNS:
-        chunks = [part.pop(name) for part in parts]
-        joined = pa.chunked_array(chunks)
-        if pa.types.is_dictionary(joined.type):
-            joined = pa.table({name: joined}).unify_dictionaries().column(0)
+def take_in_order(tables: list[pa.Table], order: np.ndarray) -> pa.Table:
+    """The one table in `tables` (taken out of the list) put in `order`, a column at a time:
+    each column is let go once taken, so only one is ever held twice. Dictionary columns get
+    one dictionary for all their chunks."""
+    table, indices, columns = tables.pop(), pa.array(order), {}
+    for name in table.column_names:
+        chunks = table.column(name).chunks
+        table = table.drop_columns([name])
+        if pa.types.is_dictionary(chunks[0].type):
+            joined = one_dictionary(chunks)
+        else:
+            joined = pa.chunked_array(chunks)
+        del chunks
         columns[name] = single_chunk(joined.take(indices))
-        del chunks, joined
+        del joined
     return pa.table(columns)
+
+
+UNIFY_AT_MOST = 1 << 16
+"""Dictionary entries up to which chunks are unified (repeats merged): codes, rules, dates."""
+
+
+def one_dictionary(chunks: list[pa.DictionaryArray]) -> pa.DictionaryArray:
+    """Dictionary chunks (taken out of the list) re-coded against one dictionary.
+
+    Small dictionaries are unified. Large ones (the messages: mostly one per finding) are
+    appended one after another instead of hashed (an entry may then repeat), each chunk let
+    go once copied, so the texts are never held twice.
+    """
+    if len(chunks) == 1:
+        return chunks.pop()
+    first = chunks[0].dictionary
+    if all(c.dictionary.equals(first) for c in chunks[1:]):  # one dictionary already
+        indices = pa.concat_arrays([c.indices for c in chunks])
+        chunks.clear()
+        return pa.DictionaryArray.from_arrays(indices, first)
+    if sum(len(c.dictionary) for c in chunks) <= UNIFY_AT_MOST:
+        unified = pa.table({"c": pa.chunked_array(chunks)}).unify_dictionaries().column(0)
+        chunks.clear()
+        return single_chunk(unified)
+    indices, dictionaries, offset = [], [], 0
+    while chunks:
+        chunk = chunks.pop(0)
+        indices.append(np.asarray(chunk.indices, dtype=np.int64) + offset)
+        dictionaries.append(chunk.dictionary)
+        offset += len(chunk.dictionary)
+        del chunk
+    joined = np.concatenate(indices).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(joined), append_texts(dictionaries))
 
 
 def findings_frame(table: pa.Table) -> pd.DataFrame:

@@ -4,13 +4,19 @@ A rule's hits are positions of flagged lines, a few message fields per hit and t
 (flagged line, related line). Every finding column is made from whole columns with Arrow and
 numpy kernels, never one Python object per finding:
 
-- texts that repeat across findings (rule id, name, severity, policy reference, CARC, source
-  file, code, modifiers, date) stay dictionary-encoded, indices into a few distinct values;
-- messages are joined from their parts with Arrow's variable-length string kernels, only the
-  fields a template names being made;
+- texts that repeat across findings (patient, date, code, modifiers, rule id, name, severity,
+  policy reference, CARC, source file) stay dictionary-encoded: indices into few values;
+- a message is rendered once per distinct combination of its fields when they all have few
+  values (most findings of a rule share one of a few hundred messages), else joined per
+  finding with Arrow's variable-length string kernels;
 - related lines become a list column by offsets, ordered by claim id and line number, and the
   message's list of them is that column joined;
 - fingerprints are hashed over the joined key bytes (see util.hashing).
+
+Building happens in two steps so that the texts made per finding (claim ids, related lines,
+messages naming them, fingerprints) are made after the lines are let go: `pending_findings`
+reads what it needs from the lines into ids and small dictionaries, `Pending.finish` makes the
+texts.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from __future__ import annotations
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -26,44 +31,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Rule
-from igrt_edits.rules.lines import Factor, Hits, Lines, Related
+from igrt_edits.rules.lines import Factor, Hits, Lines
+from igrt_edits.util.grouping import compact_ids
 from igrt_edits.util.hashing import fnv1a64, hex_strings
 
-TEXT = pa.dictionary(pa.int32(), pa.string())
-"""A repeated text column of the findings: indices into its distinct values."""
-
 Part = pa.Array | str
-"""A message part: one text per finding, or one literal for all."""
-
-
-def rule_findings(rule: Rule, hits: Hits, lines: Lines) -> tuple[dict[str, pa.Array], np.ndarray]:
-    """The finding columns of one rule's hits, and the flagged lines' positions, in line order
-    (the engine puts the findings of all rules in the contract's order)."""
-    order = np.argsort(hits.rows, kind="stable")
-    rows = hits.rows[order]
-    built = Built(rule, rows, lines, _related_pairs(rows, hits.related, lines), hits, order)
-    claim, line = built.text("claim_id"), built.text("line_number")
-    code, date, n = built.code, built.date, len(rows)
-    return {
-        "claim_id": claim,
-        "line_number": pa.array(lines.line_number[rows], pa.int64()),
-        "patient_id": lines.patient_id.arrow_text(rows),
-        "service_date": built.date_codes,
-        "procedure_code": lines.code.encoded(rows),
-        "modifiers": lines.modifiers.encoded(rows),
-        "rule_id": _constant(rule.id, n),
-        "rule_name": _constant(rule.name, n),
-        "severity": _constant(rule.severity, n),
-        "message": built.messages(rule.message, hits.template),
-        "related_lines": built.related.lists,
-        "policy_ref": _constant(rule.policy_ref, n),
-        "carc": _constant(rule.carc, n),
-        "source_file": lines.source_file.encoded(rows),
-        "source_row": pa.array(
-            lines.frame["source_row"].to_numpy(dtype=np.int64)[rows], pa.int64()
-        ),
-        "fingerprint": fingerprints(rule.id, claim, line, code, date),
-    }, rows
+"""A message part: one text per finding (maybe dictionary-encoded), or one literal for all."""
+PER_LINE_FIELDS = ("claim_id", "line_number", "related", "with_related")
+"""Message fields with a value of their own per finding: made in `Pending.finish`."""
 
 
 def fingerprints(rule_id: str, claim: pa.Array, line: pa.Array, code, date) -> pa.Array:
@@ -73,184 +48,342 @@ def fingerprints(rule_id: str, claim: pa.Array, line: pa.Array, code, date) -> p
 
 
 @dataclass
-class RelatedPairs:
+class RelatedLines:
     """The related lines of each hit: pairs ordered by hit, claim id and line number."""
 
     hit: np.ndarray
     """Hit number of each pair (sorted)."""
+    claim: pa.DictionaryArray
     line: np.ndarray
-    """Position of each pair's related line."""
-    named: np.ndarray
-    """Per hit, the pairs the rule paired it with (before dropping repeats)."""
-    total: np.ndarray
-    """Per hit, all its related lines, named or not."""
-    all_hits: np.ndarray
-    all_lines: np.ndarray
-    """Every pair as the rule gave it (repeats included), for the related codes."""
-    lines: Lines
+    """Claim id and line number of each pair's related line."""
+    more: np.ndarray
+    """Per hit, its related lines not named (over the rule's limit)."""
 
-    @cached_property
-    def refs(self) -> pa.Array:
-        """`claim:line` of each pair."""
-        claims = self.lines.claim_id.arrow_text(self.line)
-        numbers = pc.cast(pa.array(self.lines.line_number[self.line], pa.int64()), pa.string())
-        return pc.binary_join_element_wise(claims, numbers, ":")
-
-    @cached_property
-    def lists(self) -> pa.Array:
-        """The related lines of each hit as a list column."""
-        counts = np.bincount(self.hit, minlength=len(self.named))
+    def lists(self, hits: int) -> pa.Array:
+        """The related lines of each hit as a list column of `claim:line`."""
+        numbers = pc.cast(pa.array(self.line, pa.int64()), pa.string())
+        refs = pc.binary_join_element_wise(plain(self.claim), numbers, ":")
+        counts = np.bincount(self.hit, minlength=hits)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        return pa.ListArray.from_arrays(pa.array(offsets), self.refs)
+        return pa.ListArray.from_arrays(pa.array(offsets), refs)
 
-    @cached_property
-    def text(self) -> pa.Array:
+    def text(self, lists: pa.Array) -> pa.Array:
         """The related lines joined with ', ', then "and N more" for those not named."""
-        joined = pc.binary_join(self.lists, ", ")
-        more = self.total - self.named
-        if not (more > 0).any():
+        joined = pc.binary_join(lists, ", ")
+        if not (self.more > 0).any():
             return joined
-        tail = pc.binary_join_element_wise(
-            " and ", pc.cast(pa.array(np.maximum(more, 0)), pa.string()), " more", ""
+        count = pc.cast(pa.array(np.maximum(self.more, 0)), pa.string())
+        tail = pc.binary_join_element_wise(" and ", count, " more", "")
+        return pc.if_else(
+            pa.array(self.more > 0), pc.binary_join_element_wise(joined, tail, ""), joined
         )
-        return pc.if_else(pa.array(more > 0), pc.binary_join_element_wise(joined, tail, ""), joined)
-
-
-def _related_pairs(rows: np.ndarray, related: Related, lines: Lines) -> RelatedPairs:
-    """Pairs whose flagged line is among `rows` (sorted), repeats dropped, in list order."""
-    flagged = np.asarray(related.flagged, dtype=np.int64)
-    others = np.asarray(related.lines, dtype=np.int64)
-    hit = np.searchsorted(rows, flagged)
-    keep = (hit < len(rows)) & (rows[np.minimum(hit, len(rows) - 1)] == flagged)
-    hit, others = hit[keep], others[keep]
-    named = np.bincount(hit, minlength=len(rows))
-    total = related.total_of(rows)
-    claim = text_ranks(lines.claim_id, others)
-    order = np.lexsort((lines.line_number[others], claim, hit))
-    pair_hit, pair_line = hit[order], others[order]
-    # (claim id, line number) names one line, so a repeat is the same line twice in a row
-    repeat = np.zeros(len(order), dtype=bool)
-    if len(order) > 1:
-        repeat[1:] = (pair_hit[1:] == pair_hit[:-1]) & (pair_line[1:] == pair_line[:-1])
-    return RelatedPairs(pair_hit[~repeat], pair_line[~repeat], named, total, hit, others, lines)
-
-
-def text_ranks(factor: Factor, rows: np.ndarray) -> np.ndarray:
-    """Per row, the rank of its value among the values of `rows` in string order ('' first)."""
-    ids = factor.ids[rows]
-    present, inverse = np.unique(ids, return_inverse=True)
-    texts = factor.texts_of(present)
-    rank = np.empty(len(present), dtype=np.int64)
-    rank[np.asarray(pc.sort_indices(texts))] = np.arange(len(present))
-    return rank[inverse.reshape(-1)]
 
 
 @dataclass
-class Built:
-    """What the columns of one rule's findings are made from, each made once when asked."""
+class Piece:
+    """A message template filled for some hits: rendered, or waiting for per-finding fields."""
+
+    where: np.ndarray | None
+    """The hits it is for (None: all)."""
+    parts: list[Part | Later]
+    """Literals, dictionary-encoded fields and names of PER_LINE_FIELDS (as `Later`)."""
+    done: pa.DictionaryArray | None = None
+
+
+@dataclass(frozen=True)
+class Later:
+    """A per-finding message field, made in `Pending.finish`."""
+
+    name: str
+
+
+@dataclass
+class Pending:
+    """One rule's findings with every text that repeats made, and the per-finding ones not
+    yet: all the lines' data they need is held as ids and small dictionaries."""
+
+    rule: Rule
+    claim: pa.DictionaryArray
+    line: np.ndarray
+    code: pa.DictionaryArray
+    date: pa.DictionaryArray
+    related: RelatedLines
+    pieces: list[Piece]
+    columns: dict[str, pa.Array]
+    """The finished columns that need no per-finding text."""
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def finish(self) -> dict[str, pa.Array]:
+        """Every finding column (the engine's names, in line order)."""
+        claim = plain(self.claim)
+        line = pc.cast(pa.array(self.line, pa.int64()), pa.string())
+        lists = self.related.lists(len(self))
+        later: dict[str, Callable[[], pa.Array]] = {
+            "claim_id": lambda: claim,
+            "line_number": lambda: line,
+            "related": lambda: self.related.text(lists),
+            "with_related": lambda: _with_related(self.related.text(lists)),
+        }
+        made: dict[str, pa.Array] = {}
+
+        def field_text(name: str) -> pa.Array:
+            if name not in made:
+                made[name] = later[name]()
+            return made[name]
+
+        columns = dict(self.columns)
+        columns["claim_id"] = claim
+        columns["message"] = _combine(self.pieces, len(self), field_text)
+        columns["related_lines"] = lists
+        columns["fingerprint"] = fingerprints(
+            self.rule.id, claim, line, plain(self.code), plain(self.date)
+        )
+        return columns
+
+
+def pending_findings(rule: Rule, hits: Hits, lines: Lines) -> tuple[Pending, np.ndarray]:
+    """One rule's pending findings, and the flagged lines' positions, in line order."""
+    order = np.argsort(hits.rows, kind="stable")
+    rows = hits.rows[order]
+    fields = Fields(rule, rows, lines, hits, order)
+    n = len(rows)
+    columns = {
+        "line_number": pa.array(lines.line_number[rows], pa.int64()),
+        "patient_id": lines.patient_id.encoded(rows),
+        "service_date": fields.date,
+        "procedure_code": fields.code,
+        "modifiers": lines.modifiers.encoded(rows),
+        "rule_id": _constant(rule.id, n),
+        "rule_name": _constant(rule.name, n),
+        "severity": _constant(rule.severity, n),
+        "policy_ref": _constant(rule.policy_ref, n),
+        "carc": _constant(rule.carc, n),
+        "source_file": lines.source_file.encoded(rows),
+        "source_row": pa.array(
+            lines.frame["source_row"].to_numpy(dtype=np.int64)[rows], pa.int64()
+        ),
+    }
+    pending = Pending(
+        rule=rule,
+        claim=lines.claim_id.encoded(rows),
+        line=lines.line_number[rows],
+        code=fields.code,
+        date=fields.date,
+        related=fields.related_lines(),
+        pieces=fields.pieces(rule.message, hits.template),
+        columns=columns,
+    )
+    return pending, rows
+
+
+@dataclass
+class Fields:
+    """The message fields of one rule's hits, read from the lines, each made once."""
 
     rule: Rule
     rows: np.ndarray
     lines: Lines
-    related: RelatedPairs
     hits: Hits
     order: np.ndarray
-    _texts: dict[str, Part] = field(default_factory=dict)
+    _made: dict[str, Part] = field(default_factory=dict)
+    pair_hit: np.ndarray = field(init=False)
+    pair_line: np.ndarray = field(init=False)
+    """Each pair whose flagged line is a hit, as the rule gave it (repeats included)."""
 
-    @cached_property
-    def date_codes(self) -> pa.DictionaryArray:
-        """Service dates as `YYYY-MM-DD`, one text per distinct day."""
-        days, inverse = np.unique(self.lines.days[self.rows], return_inverse=True)
-        texts = pa.array(np.datetime_as_string(days, unit="D").astype(object), pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1), pa.int32()), texts)
+    def __post_init__(self) -> None:
+        related = self.hits.related
+        flagged = np.asarray(related.flagged, dtype=np.int64)
+        others = np.asarray(related.lines, dtype=np.int64)
+        rows = self.rows
+        hit = np.searchsorted(rows, flagged)
+        keep = (hit < len(rows)) & (rows[np.minimum(hit, len(rows) - 1)] == flagged)
+        self.pair_hit, self.pair_line = hit[keep], others[keep]
 
-    @cached_property
-    def date(self) -> pa.Array:
-        return self.date_codes.dictionary.take(self.date_codes.indices)
+    @property
+    def code(self) -> pa.DictionaryArray:
+        return self.text("code")
 
-    @cached_property
-    def code(self) -> pa.Array:
-        return self.lines.code.arrow_text(self.rows)
+    @property
+    def date(self) -> pa.DictionaryArray:
+        return self.text("date")
+
+    def related_lines(self) -> RelatedLines:
+        """The pairs in list order (by hit, claim id, line number), repeats dropped."""
+        lines, hit, others = self.lines, self.pair_hit, self.pair_line
+        named = np.bincount(hit, minlength=len(self.rows))
+        more = self.hits.related.total_of(self.rows) - named
+        claim = text_ranks(lines.claim_id, others)
+        order = np.lexsort((lines.line_number[others], claim, hit))
+        hit, others = hit[order], others[order]
+        # (claim id, line number) names one line, so a repeat is the same line twice in a row
+        repeat = np.zeros(len(order), dtype=bool)
+        if len(order) > 1:
+            repeat[1:] = (hit[1:] == hit[:-1]) & (others[1:] == others[:-1])
+        hit, others = hit[~repeat], others[~repeat]
+        return RelatedLines(hit, lines.claim_id.encoded(others), lines.line_number[others], more)
 
     def text(self, name: str) -> Part:
-        """Message field `name` as one text per finding (or one literal for all)."""
-        if name not in self._texts:
-            self._texts[name] = self._make(name)
-        return self._texts[name]
+        """Message field `name` (not a per-line one): one text per hit, dictionary-encoded,
+        or one literal for all."""
+        if name not in self._made:
+            self._made[name] = self._make(name)
+        return self._made[name]
 
     def _make(self, name: str) -> Part:
         if name in self.hits.fields:
-            return _as_text(np.asarray(self.hits.fields[name], dtype=object)[self.order])
+            values = np.asarray(self.hits.fields[name], dtype=object)[self.order]
+            return pc.dictionary_encode(_as_text(values))
+        lines, rows = self.lines, self.rows
         standard: dict[str, Callable[[], Part]] = {
             "rule_id": lambda: self.rule.id,
-            "code": lambda: self.code,
-            "date": lambda: self.date,
-            "claim_id": lambda: self.lines.claim_id.arrow_text(self.rows),
-            "line_number": lambda: pc.cast(
-                pa.array(self.lines.line_number[self.rows], pa.int64()), pa.string()
-            ),
-            "modifiers": lambda: self.lines.modifiers.arrow_text(self.rows),
-            "setting": lambda: self.lines.setting.arrow_text(self.rows),
-            "scheme": lambda: self.lines.scheme.arrow_text(self.rows),
-            "component": lambda: self.lines.component.arrow_text(self.rows),
-            "units": lambda: _number_text(self.lines.units[self.rows]),
-            "related": lambda: self.related.text,
-            "with_related": self._with_related,
+            "code": lambda: lines.code.encoded(rows),
+            "date": lambda: _date_codes(lines.days[rows]),
+            "modifiers": lambda: lines.modifiers.encoded(rows),
+            "setting": lambda: lines.setting.encoded(rows),
+            "scheme": lambda: lines.scheme.encoded(rows),
+            "component": lambda: lines.component.encoded(rows),
+            "units": lambda: _number_text(lines.units[rows]),
             "related_codes": self._related_codes,
         }
         if name not in standard:
             raise KeyError(name)
         return standard[name]()
 
-    def _with_related(self) -> pa.Array:
-        related = self.related.text
-        wrapped = pc.binary_join_element_wise(" (with ", related, ")", "")
-        return pc.if_else(pc.not_equal(related, ""), wrapped, pa.scalar("", pa.string()))
-
-    def _related_codes(self) -> pa.Array:
+    def _related_codes(self) -> pa.DictionaryArray:
         """The distinct codes of each hit's related lines, in string order, joined."""
-        related = self.related
-        codes = self.lines.code
-        key = text_ranks(codes, related.all_lines)
+        codes, lines = self.lines.code, self.pair_line
+        key = text_ranks(codes, lines)
         width = int(key.max()) + 1 if len(key) else 1
-        pairs = np.unique(related.all_hits * width + key)
+        pairs = np.unique(self.pair_hit * width + key)
         hit, rank = pairs // width, pairs % width
-        ids = np.unique(codes.ids[related.all_lines])
-        texts = codes.texts_of(ids)
+        texts = codes.texts_of(np.unique(codes.ids[lines]))
         by_rank = texts.take(pc.sort_indices(texts))
         counts = np.bincount(hit, minlength=len(self.rows))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         lists = pa.ListArray.from_arrays(pa.array(offsets), by_rank.take(pa.array(rank)))
-        return pc.binary_join(lists, ", ")
+        return pc.dictionary_encode(pc.binary_join(lists, ", "))
 
-    def messages(self, default: str, templates: np.ndarray | None) -> pa.Array:
-        """Each finding's template filled from its fields: one vector join per template."""
-        n = len(self.rows)
+    def pieces(self, default: str, templates: np.ndarray | None) -> list[Piece]:
+        """The messages, one piece per distinct template."""
         if templates is None:
-            return self._render(default, None, n)
+            return [self._piece(default, None)]
         templates = np.asarray(templates, dtype=object)[self.order]
         codes, distinct = pd.factorize(templates)
-        pieces, positions = [], []
-        for index, template in enumerate(distinct):
-            where = np.flatnonzero(codes == index)
-            pieces.append(self._render(template, where, len(where)))
-            positions.append(where)
-        placed = np.empty(n, dtype=np.int64)
-        placed[np.concatenate(positions)] = np.arange(n)
-        return pa.concat_arrays(pieces).take(pa.array(placed))
+        return [self._piece(t, np.flatnonzero(codes == i)) for i, t in enumerate(distinct)]
 
-    def _render(self, template: str, where: np.ndarray | None, n: int) -> pa.Array:
-        parts: list[Part] = []
+    def _piece(self, template: str, where: np.ndarray | None) -> Piece:
+        """A template filled for `where`: at once when every field it names has few distinct
+        values (code, date, setting, a kind's hint), rendering each distinct combination
+        once; a per-finding field (related lines, claim id) waits for `Pending.finish`."""
+        n = len(self.rows) if where is None else len(where)
+        parts: list[Part | Later] = []
         for literal, name, _, _ in string.Formatter().parse(template):
             if literal:
                 parts.append(literal)
-            if name is not None:
-                value = self.text(name)
-                keep_all = isinstance(value, str) or where is None
-                parts.append(value if keep_all else value.take(pa.array(where)))
-        if not any(isinstance(p, pa.Array) for p in parts):
-            return pa.array(np.full(n, "".join(p for p in parts if isinstance(p, str)), object))
-        return pc.binary_join_element_wise(*parts, "")
+            if name is None:
+                continue
+            if name in PER_LINE_FIELDS and name not in self.hits.fields:
+                parts.append(Later(name))
+                continue
+            value = self.text(name)
+            keep_all = isinstance(value, str) or where is None
+            parts.append(value if keep_all else value.take(pa.array(where)))
+        piece = Piece(where, parts)
+        if any(isinstance(p, Later) for p in parts):
+            return piece
+        fields = [p for p in parts if not isinstance(p, str)]
+        if not fields:
+            literal = "".join(p for p in parts if isinstance(p, str))
+            piece.done = _constant(literal, n)
+        else:
+            combination, row = _combinations([p.indices for p in fields])
+            taken = [p if isinstance(p, str) else plain(p.take(pa.array(row))) for p in parts]
+            texts = pc.binary_join_element_wise(*taken, "")
+            piece.done = pa.DictionaryArray.from_arrays(pa.array(combination), texts)
+        piece.parts = []
+        return piece
+
+
+def _combine(
+    pieces: list[Piece], n: int, field_text: Callable[[str], pa.Array]
+) -> pa.DictionaryArray:
+    """The pieces' messages as one dictionary column over the hits."""
+    if len(pieces) == 1 and pieces[0].where is None:
+        return _render(pieces[0], n, field_text)
+    indices = np.empty(n, dtype=np.int32)
+    dictionaries, offset = [], 0
+    for piece in pieces:
+        done = _render(piece, len(piece.where), field_text)
+        indices[piece.where] = np.asarray(done.indices) + offset
+        dictionaries.append(done.dictionary)
+        offset += len(done.dictionary)
+    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.concat_arrays(dictionaries))
+
+
+def _render(piece: Piece, n: int, field_text: Callable[[str], pa.Array]) -> pa.DictionaryArray:
+    """A piece's messages: rendered already, or joined now per finding."""
+    if piece.done is not None:
+        return piece.done
+    parts: list[Part] = []
+    for part in piece.parts:
+        if isinstance(part, Later):
+            value = field_text(part.name)
+            parts.append(value if piece.where is None else value.take(pa.array(piece.where)))
+        else:
+            parts.append(plain(part))
+    texts = pc.binary_join_element_wise(*parts, "")
+    return pa.DictionaryArray.from_arrays(pa.array(np.arange(n, dtype=np.int32)), texts)
+
+
+def _with_related(related: pa.Array) -> pa.Array:
+    wrapped = pc.binary_join_element_wise(" (with ", related, ")", "")
+    return pc.if_else(pc.not_equal(related, ""), wrapped, pa.scalar("", pa.string()))
+
+
+def text_ranks(factor: Factor, rows: np.ndarray) -> np.ndarray:
+    """Per row, the rank of its value among the values of `rows` in string order ('' first)."""
+    return dictionary_ranks(factor.positions(factor.ids[rows]), factor.with_missing)
+
+
+def dictionary_ranks(indices: np.ndarray, dictionary: pa.Array) -> np.ndarray:
+    """Per index, the rank of its text among the texts the indices name, in string order."""
+    present, inverse = np.unique(indices, return_inverse=True)
+    texts = dictionary.take(pa.array(present))
+    rank = np.empty(len(present), dtype=np.int64)
+    rank[np.asarray(pc.sort_indices(texts))] = np.arange(len(present))
+    return rank[inverse.reshape(-1)]
+
+
+def _combinations(indices: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """(combination number of each row, a row of each combination) of dictionary indices."""
+    key, width = np.zeros(len(indices[0]), dtype=np.int64), 1
+    for codes in indices:
+        size = int(pc.max(codes).as_py() or 0) + 1
+        if width * size >= 1 << 62:  # renumber what is seen so far before it overflows
+            key, width = _renumber(key)
+        key = key * size + np.asarray(codes, dtype=np.int64)
+        width *= size
+    combination, count = _renumber(key)
+    row = np.empty(count, dtype=np.int64)
+    row[combination] = np.arange(len(key))  # any row of a combination renders it
+    return combination.astype(np.int32), row
+
+
+def _renumber(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """Keys as 0..n-1 (n distinct): by a scatter when they are dense enough, else sorted."""
+    if int(key.max()) < 4 * len(key) + (1 << 20):
+        return compact_ids(key)
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return inverse.reshape(-1), len(distinct)
+
+
+def plain(part: Part) -> Part:
+    """A dictionary-encoded text decoded (other parts as they are)."""
+    if isinstance(part, pa.DictionaryArray):
+        return part.dictionary.take(part.indices)
+    return part
 
 
 def _constant(text: str, n: int) -> pa.DictionaryArray:
@@ -259,11 +392,18 @@ def _constant(text: str, n: int) -> pa.DictionaryArray:
     )
 
 
-def _number_text(values: np.ndarray) -> pa.Array:
+def _date_codes(days: np.ndarray) -> pa.DictionaryArray:
+    """Service dates as `YYYY-MM-DD`, one text per distinct day."""
+    distinct, inverse = np.unique(days, return_inverse=True)
+    texts = pa.array(np.datetime_as_string(distinct, unit="D").astype(object), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1), pa.int32()), texts)
+
+
+def _number_text(values: np.ndarray) -> pa.DictionaryArray:
     """Numbers as printf's %g writes them, formatted once per distinct value."""
     distinct, inverse = np.unique(values, return_inverse=True)
     texts = pa.array([f"{v:g}" for v in distinct.tolist()], pa.string())
-    return texts.take(pa.array(inverse.reshape(-1)))
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1), pa.int32()), texts)
 
 
 def _as_text(values: np.ndarray) -> pa.Array:
@@ -272,3 +412,4 @@ def _as_text(values: np.ndarray) -> pa.Array:
         return pa.array(values, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array(values.astype(str), pa.string())
+

@@ -17,9 +17,9 @@ import pyarrow.compute as pc
 from igrt_edits.ingest.context import ContextOptions, with_context
 from igrt_edits.ingest.normalize import normalize_extract
 from igrt_edits.ingest.readers import ReadPlan, iter_extracts, plan_read
-from igrt_edits.rules.engine import RuleSet, find_issues
+from igrt_edits.rules.engine import RuleSet, run_rules
 from igrt_edits.rules.frame import Keys, take_engine_frame
-from igrt_edits.rules.lines import ENGINE_COLUMNS, Factor
+from igrt_edits.rules.lines import ENGINE_COLUMNS
 from igrt_edits.run.conflicts import reject_conflicts
 from igrt_edits.run.result import (
     FileSummary,
@@ -30,6 +30,7 @@ from igrt_edits.run.result import (
     sort_rejects,
 )
 from igrt_edits.util.arrow import coded, combine_batches, single_chunk
+from igrt_edits.util.memory import release_freed_memory
 
 LINE_STATUS = ("checked", "out_of_scope", "rejected")
 Progress = Callable[[str, int, int], None]
@@ -115,6 +116,7 @@ def lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> 
     summaries, rejected = read_normalized(
         plan_all(files, load), context, lines.append, progress, load.keep_lines, whole=True
     )
+    release_freed_memory()  # what reading freed; the check allocates from Arrow's pool
     names = [s.path for s in summaries]
     progress("check", 0, 1)
     checked = check_lines(lines, names, ruleset, keep_lines=load.keep_lines)
@@ -179,28 +181,12 @@ def check_lines(
         )
     held = [table]
     del table, file_index  # the frame is built from `held` alone, freeing lines as it goes
-    frame = take_engine_frame(held, keys, checked, ruleset, file_names)
-    del keys  # the rules need only the engine's frame
-    findings = find_issues(frame, ruleset)
-    counts = LineCounts(settings, schemes, patients, claims, _flagged_charges(frame, findings))
-    return Checked(findings, conflicts, lines, per_file, out_of_scope, counts)
-
-
-def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:
-    """Sum of charge_amount over distinct flagged lines (missing charges count as 0)."""
-    if not len(findings):
-        return 0.0
-    files = Factor.of(frame["source_file"])
-    rows = frame["source_row"].to_numpy(dtype=np.int64)
-    charges = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)
-    total = 0.0
-    for index, name in enumerate(files.values):  # one pass per input file
-        flagged = findings.loc[findings["source_file"] == name, "source_row"].to_numpy(np.int64)
-        if len(flagged):
-            marked = np.zeros(max(int(rows.max()), int(flagged.max())) + 1, dtype=bool)
-            marked[flagged] = True
-            total += float(np.nansum(charges[(files.ids == index) & marked[rows]]))
-    return total
+    frames = [take_engine_frame(held, keys, checked, ruleset, file_names)]
+    del keys  # the rules need only the engine's frame, which they let go before the texts
+    release_freed_memory()
+    outcome = run_rules(frames, ruleset)
+    counts = LineCounts(settings, schemes, patients, claims, outcome.charges_flagged)
+    return Checked(outcome.findings, conflicts, lines, per_file, out_of_scope, counts)
 
 
 def _counts(column: pa.ChunkedArray) -> dict[str, int]:

@@ -27,11 +27,11 @@ import pyarrow.ipc as ipc
 from igrt_edits.ingest.context import ContextOptions
 from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
 from igrt_edits.rules.engine import (
-    FINDING_COLUMNS,
-    FINDINGS_SCHEMA,
     RuleSet,
     empty_findings,
-    findings_table,
+    encoded_table,
+    findings_frame,
+    take_in_order,
 )
 from igrt_edits.run.local import (
     Checked,
@@ -241,10 +241,6 @@ def _fixed_schema(lines: pa.Table) -> pa.Table:
     return pa.table(columns, schema=PARTITION_SCHEMA)
 
 
-REPEATED = ("rule_id", "rule_name", "severity", "policy_ref", "carc", "source_file")
-"""Finding fields with few distinct values, kept dictionary-encoded while partitions add up."""
-
-
 class Merged:
     """Partition results summed into one run's."""
 
@@ -256,12 +252,8 @@ class Merged:
         self.counts = LineCounts({}, {}, 0, 0, 0.0)
 
     def add(self, part: Checked) -> None:
-        if len(part.findings):
-            table = findings_table(part.findings)
-            for name in REPEATED:  # one copy of each policy reference, not one per finding
-                index = table.column_names.index(name)
-                table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
-            self.findings.append(table)
+        if len(part.findings):  # kept dictionary-encoded: one copy of each policy reference
+            self.findings.append(encoded_table(part.findings))
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
         self.out_of_scope += part.out_of_scope
@@ -269,10 +261,12 @@ class Merged:
 
     def result(self, summaries, rejects, ruleset: RuleSet) -> RunResult:
         if self.findings:
-            table = pa.concat_tables(self.findings).unify_dictionaries()
+            held = [pa.concat_tables(self.findings)]
             self.findings.clear()
             order = pc.sort_indices(
-                table.select(["claim_id", "line_number", "rule_id"]).cast(
+                held[0]
+                .select(["claim_id", "line_number", "rule_id"])
+                .cast(
                     pa.schema(
                         [
                             ("claim_id", pa.string()),
@@ -283,9 +277,8 @@ class Merged:
                 ),
                 [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")],
             )
-            table = table.take(order).cast(FINDINGS_SCHEMA)
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
-            findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_COLUMNS)]
+            findings = findings_frame(take_in_order(held, np.asarray(order)))
         else:
             findings = empty_findings()
         return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)
