@@ -64,6 +64,17 @@ def text_column(series: pd.Series) -> pa.Array:
     return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
 
+def text_ids(series: pd.Series) -> np.ndarray:
+    """One integer per distinct text of a findings column (-1 for missing), without decoding
+    a dictionary column."""
+    column = from_series(series, pa.string())
+    if pa.types.is_dictionary(column.type):  # its entries may repeat: number the texts
+        same = np.asarray(pc.dictionary_encode(column.dictionary).indices, dtype=np.int64)
+        indices = np.asarray(pc.fill_null(column.indices, -1), dtype=np.int64)
+        return np.where(indices < 0, -1, same[np.maximum(indices, 0)])
+    return np.asarray(pc.fill_null(pc.dictionary_encode(column).indices, -1), dtype=np.int64)
+
+
 def findings_table(findings: pd.DataFrame) -> pa.Table:
     """Findings as Arrow for output: dates as date32, related lines as list<string>."""
     return engine_findings_table(findings).cast(FINDING_SCHEMA)

@@ -146,7 +146,11 @@ def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet) -> Outcome:
         del hits
     if not pending:
         return Outcome(empty_findings(), 0.0)
-    charges = _flagged_charges(lines, np.unique(np.concatenate(rows)))
+    flagged = np.zeros(lines.n, dtype=bool)
+    for positions in rows:
+        flagged[positions] = True
+    charges = _flagged_charges(lines, np.flatnonzero(flagged))
+    del flagged
     del lines, rows
     release_freed_memory()
     claims = pending[0].claim.dictionary  # every rule's claim ids index the lines' claims

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Rule
 from igrt_edits.rules.lines import Factor, Hits, Lines
-from igrt_edits.util.grouping import compact_ids
+from igrt_edits.util.grouping import distinct
 from igrt_edits.util.hashing import fnv1a64, hex_strings
 
 Part = pa.Array | str
@@ -41,10 +41,20 @@ PER_LINE_FIELDS = ("claim_id", "line_number", "related", "with_related")
 """Message fields with a value of their own per finding: made in `Pending.finish`."""
 
 
-def fingerprints(rule_id: str, claim: pa.Array, line: pa.Array, code, date) -> pa.Array:
-    """Stable 16-hex-digit FNV-1a 64 hashes of `rule|claim|line|code|date` (UTF-8)."""
-    texts = pc.binary_join_element_wise(rule_id, claim, line, code, date, "|")
-    return hex_strings(fnv1a64(texts))
+def fingerprints(
+    rule_id: str, claim: pa.DictionaryArray, line: pa.Array, code: pa.Array, date: pa.Array
+) -> pa.Array:
+    """Stable 16-hex-digit FNV-1a 64 hashes of `rule|claim|line|code|date` (UTF-8).
+
+    FNV-1a reads the bytes in order, so the state after `rule|claim|` is hashed once per
+    distinct claim and continued over each finding's `line|code|date`.
+    """
+    start = fnv1a64(pa.array([rule_id + "|"]))
+    claims, each = distinct(np.asarray(claim.indices))
+    texts = claim.dictionary.take(pa.array(claims))
+    after_claim = fnv1a64(pc.binary_join_element_wise(texts, "|", ""), start[0])
+    rest = pc.binary_join_element_wise(line, code, date, "|")
+    return hex_strings(fnv1a64(rest, after_claim[each]))
 
 
 @dataclass
@@ -138,7 +148,7 @@ class Pending:
         columns["message"] = _combine(self.pieces, len(self), field_text)
         columns["related_lines"] = lists
         columns["fingerprint"] = fingerprints(
-            self.rule.id, claim, line, plain(self.code), plain(self.date)
+            self.rule.id, self.claim, line, plain(self.code), plain(self.date)
         )
         return columns
 
@@ -256,9 +266,9 @@ class Fields:
         codes, lines = self.lines.code, self.pair_line
         key = text_ranks(codes, lines)
         width = int(key.max()) + 1 if len(key) else 1
-        pairs = np.unique(self.pair_hit * width + key)
+        pairs, _ = distinct(self.pair_hit * width + key)
         hit, rank = pairs // width, pairs % width
-        texts = codes.texts_of(np.unique(codes.ids[lines]))
+        texts = codes.texts_of(distinct(codes.ids[lines])[0])
         by_rank = texts.take(pc.sort_indices(texts))
         counts = np.bincount(hit, minlength=len(self.rows))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
@@ -349,11 +359,11 @@ def text_ranks(factor: Factor, rows: np.ndarray) -> np.ndarray:
 
 def dictionary_ranks(indices: np.ndarray, dictionary: pa.Array) -> np.ndarray:
     """Per index, the rank of its text among the texts the indices name, in string order."""
-    present, inverse = np.unique(indices, return_inverse=True)
+    present, inverse = distinct(indices)
     texts = dictionary.take(pa.array(present))
     rank = np.empty(len(present), dtype=np.int64)
     rank[np.asarray(pc.sort_indices(texts))] = np.arange(len(present))
-    return rank[inverse.reshape(-1)]
+    return rank[inverse]
 
 
 def _combinations(indices: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
@@ -372,11 +382,9 @@ def _combinations(indices: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _renumber(key: np.ndarray) -> tuple[np.ndarray, int]:
-    """Keys as 0..n-1 (n distinct): by a scatter when they are dense enough, else sorted."""
-    if int(key.max()) < 4 * len(key) + (1 << 20):
-        return compact_ids(key)
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1), len(distinct)
+    """Keys as 0..n-1 in key order (n distinct)."""
+    values, inverse = distinct(key)
+    return inverse, len(values)
 
 
 def plain(part: Part) -> Part:
@@ -394,15 +402,15 @@ def _constant(text: str, n: int) -> pa.DictionaryArray:
 
 def _date_codes(days: np.ndarray) -> pa.DictionaryArray:
     """Service dates as `YYYY-MM-DD`, one text per distinct day."""
-    distinct, inverse = np.unique(days, return_inverse=True)
-    texts = pa.array(np.datetime_as_string(distinct, unit="D").astype(object), pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1), pa.int32()), texts)
+    numbers, inverse = distinct(days.astype("datetime64[D]").view(np.int64))
+    texts = np.datetime_as_string(numbers.astype("datetime64[D]"), unit="D").astype(object)
+    return pa.DictionaryArray.from_arrays(pa.array(inverse, pa.int32()), pa.array(texts, "string"))
 
 
 def _number_text(values: np.ndarray) -> pa.DictionaryArray:
     """Numbers as printf's %g writes them, formatted once per distinct value."""
-    distinct, inverse = np.unique(values, return_inverse=True)
-    texts = pa.array([f"{v:g}" for v in distinct.tolist()], pa.string())
+    numbers, inverse = np.unique(values, return_inverse=True)
+    texts = pa.array([f"{v:g}" for v in numbers.tolist()], pa.string())
     return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1), pa.int32()), texts)
 
 

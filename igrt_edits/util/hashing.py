@@ -13,8 +13,11 @@ FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def fnv1a64(texts: pa.Array, offset: np.uint64 = FNV_OFFSET) -> np.ndarray:
+def fnv1a64(texts: pa.Array, offset: np.uint64 | np.ndarray = FNV_OFFSET) -> np.ndarray:
     """FNV-1a 64 of each string's UTF-8 bytes (a null hashes as the empty string).
+
+    `offset` is the starting state, one for all or one per string: the state a hash of a
+    prefix ended in continues it over the string.
 
     Vectorized over strings of one length at a time: their bytes form a matrix whose columns
     are folded in, one numpy pass per byte position over contiguous memory.
@@ -22,7 +25,7 @@ def fnv1a64(texts: pa.Array, offset: np.uint64 = FNV_OFFSET) -> np.ndarray:
     texts = pa.array(texts).cast(pa.large_string())
     texts = texts.fill_null("") if texts.null_count else texts
     count = len(texts)
-    hashes = np.full(count, offset, dtype=np.uint64)
+    hashes = np.array(np.broadcast_to(np.asarray(offset, dtype=np.uint64), count))
     if not count:
         return hashes
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[
@@ -31,7 +34,8 @@ def fnv1a64(texts: pa.Array, offset: np.uint64 = FNV_OFFSET) -> np.ndarray:
     data = texts.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     lengths = np.diff(offsets)
-    by_length = np.argsort(lengths, kind="stable")
+    small = lengths.astype(np.int16) if lengths.max() < (1 << 15) else lengths
+    by_length = np.argsort(small, kind="stable")  # a radix sort for 16-bit keys
     bounds = np.flatnonzero(np.diff(lengths[by_length])) + 1
     for group in np.split(by_length, bounds):
         length = int(lengths[group[0]])
