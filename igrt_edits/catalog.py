@@ -83,12 +83,20 @@ class Letter:
     requires: tuple[str, ...] = ()
 
 
+SHORTEST_CUT = 3
+"""Diagnosis codes this long or longer are compared with range bounds cut to their length (an
+ICD-10-CM category has 3 characters); shorter text is compared as it stands."""
+
+
 @dataclass(frozen=True)
 class IndicationTable:
     """Indication letters and their diagnosis ranges, with vectorized matching."""
 
     letters: dict[str, Letter]
     ranges: tuple[IndicationRange, ...]
+    implied: dict[str, tuple[LineClass, ...]] = field(default_factory=dict)
+    """Tags a patient-day carries when it has a line of one of the classes (K's `photon`: a
+    photon delivery line), as well as when a line's treatment_indicators name them."""
 
     def enabled(self, ids: Iterable[str]) -> IndicationTable:
         """The table with default rows plus the named optional rows switched on."""
@@ -108,12 +116,21 @@ class IndicationTable:
         return tuple(sorted({t for info in self.letters.values() for t in info.requires}))
 
     def letter_bits(self, codes: np.ndarray) -> np.ndarray:
-        """Per dot-less diagnosis code, the bits of the letters whose ranges contain it."""
+        """Per dot-less diagnosis code, the bits of the letters whose ranges contain it.
+
+        A code shorter than a range's bounds is compared with the bounds cut to its length,
+        so a less specific code inside a range matches it (C860 is inside C8600-C8661).
+        """
         codes = np.asarray(codes, dtype=str)
+        lengths = np.char.str_len(codes)
         bits = np.zeros(len(codes), dtype=np.int64)
-        for row in self.ranges:  # one vector pass per range row
-            inside = (codes >= row.start) & (codes <= row.end)
-            bits |= np.where(inside, self.bit(row.letter), 0)
+        for length in np.unique(lengths):  # one vector pass per code length and range row
+            at = np.flatnonzero(lengths == length)
+            cut = int(length) if length >= SHORTEST_CUT else None
+            for row in self.ranges:
+                low, high = row.start[:cut], row.end[:cut]
+                inside = (codes[at] >= low) & (codes[at] <= high)
+                bits[at] |= np.where(inside, self.bit(row.letter), 0)
         return bits
 
     def tag_bits(self, tags: np.ndarray) -> np.ndarray:
@@ -198,12 +215,15 @@ class Catalog:
     """The loaded edit catalog."""
 
     version: str
+    """The release of the edit data (catalog.toml `version`)."""
     title: str
     policy: str
     data: CatalogData
     rules: dict[str, Rule]
     files: list[str]
     carc: dict[str, str] = field(default_factory=dict)
+    catalog_version: int | None = None
+    """The edit catalog (specification) version the data follows (catalog.toml)."""
 
     def rule(self, rule_id: str) -> Rule:
         try:
@@ -269,12 +289,14 @@ def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> C
     files = _toml_files(base) + [f for path in extra for f in _toml_files(Path(path))]
     documents = [(path, load_toml(path, EditDataError)) for path in files]
     meta = {"version": "unversioned", "title": "", "policy": ""}
+    catalog_version: int | None = None
     carc: dict[str, str] = {}
     raw_sets: dict[str, tuple[list[str], Table]] = {}
     raw_classes: list[Table] = []
     raw_validity: list[Table] = []
     letters: dict[str, Letter] = {}
     ranges: list[IndicationRange] = []
+    raw_tags: list[Table] = []
     rule_tables: list[Table] = []
     for path, document in documents:
         top = Table(document, str(path), EditDataError)
@@ -284,6 +306,8 @@ def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> C
         for key in ("version", "title", "policy"):
             if key in document:
                 meta[key] = top.text(key)
+        if "catalog_version" in document:
+            catalog_version = top.get("catalog_version", int)
         carc_table = top.table("carc", None)
         if carc_table is not None:
             carc.update({code: carc_table.text(code) for code in list(carc_table.data)})
@@ -299,15 +323,20 @@ def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> C
         if letter_table is not None:
             letters.update(_letters(letter_table))
         ranges.extend(_range(t) for t in top.tables("range"))
+        tag_table = top.table("tags", None)
+        if tag_table is not None:
+            raw_tags.extend(tag_table.table(name) for name in list(tag_table.data))
         top.finish()
     data = CatalogData()
     data.sets = _resolve_sets(raw_sets)
     data.classes = {t.where.rsplit(".", 1)[-1]: _line_class(t, data) for t in raw_classes}
     data.validity = _validity(raw_validity, data.sets)
-    data.indications = _indications(letters, ranges)
+    data.indications = _indications(letters, ranges, _implied_tags(raw_tags, data))
     rules = _rules(rule_tables, data)
     names = [str(f) for f in files]
-    return Catalog(meta["version"], meta["title"], meta["policy"], data, rules, names, carc)
+    return Catalog(
+        meta["version"], meta["title"], meta["policy"], data, rules, names, carc, catalog_version
+    )
 
 
 def _toml_files(path: Path) -> list[Path]:
@@ -423,11 +452,26 @@ def _range(table: Table) -> IndicationRange:
     return row
 
 
-def _indications(letters: dict[str, Letter], ranges: list[IndicationRange]) -> IndicationTable:
+def _implied_tags(tables: list[Table], data: CatalogData) -> dict[str, tuple[LineClass, ...]]:
+    """`[tags.<tag>] implied_by = [classes]`: lines of a patient-day that stand for the tag."""
+    implied = {}
+    for table in tables:
+        tag = table.where.rsplit(".", 1)[-1]
+        names = table.strings("implied_by")
+        implied[tag] = tuple(data.line_class(n, table, "implied_by") for n in names)
+        table.finish()
+    return implied
+
+
+def _indications(
+    letters: dict[str, Letter],
+    ranges: list[IndicationRange],
+    implied: dict[str, tuple[LineClass, ...]],
+) -> IndicationTable:
     for row in ranges:
         if row.letter not in letters:
             raise EditDataError(f"indication range {row.id}: letter {row.letter!r} is not defined")
-    return IndicationTable(letters, tuple(ranges))
+    return IndicationTable(letters, tuple(ranges), implied)
 
 
 def _rules(tables: list[Table], data: CatalogData) -> dict[str, Rule]:

@@ -16,14 +16,20 @@ import pyarrow.compute as pc
 
 from igrt_edits.arrow_utils import as_dictionary, combine_batches, single_chunk, take_rows
 from igrt_edits.context import (
+    CLAIM_TYPE_NAMES,
     COMPONENT_NAMES,
     SCHEME_NAMES,
     SETTING_NAMES,
+    SIDE_NAMES,
     ContextOptions,
+    derive_billing_side,
+    derive_claim_type,
     derive_component,
     derive_scheme,
     derive_setting,
     in_scope,
+    member_ages,
+    member_birth_dates,
 )
 from igrt_edits.engine import RuleSet, find_issues
 from igrt_edits.errors import RejectRateError
@@ -217,7 +223,7 @@ def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) ->
     )
     names = [s.path for s in summaries]
     progress("check", 0, 1)
-    checked = check_lines(lines, names, ruleset, keep_lines=load.keep_lines)
+    checked = check_lines(lines, names, ruleset, context, keep_lines=load.keep_lines)
     progress("check", 1, 1)
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
@@ -263,13 +269,15 @@ def check_lines(
     batches: list[pa.Table],
     file_names: list[str],
     ruleset: RuleSet,
+    context: ContextOptions,
     mixed_claims: Callable[[pa.Array], np.ndarray] | None = None,
     keep_lines: bool = True,
 ) -> Checked:
     """Check normalized lines (with context) that hold whole patients: conflicts, scope, rules.
 
     The lines come as normalized batches, which are combined (and the list emptied, so the
-    batches can be freed as the combined table is built).
+    batches can be freed as the combined table is built). Scope is decided here, where every
+    line of a member is at hand (a line without age takes the member's birth date).
 
     `mixed_claims`, given the distinct claim ids, marks those known (from elsewhere in a
     streamed run) to appear under another patient too. Without `keep_lines` the lines are
@@ -279,7 +287,8 @@ def check_lines(
     keys = Keys.of(table)
     mixed = mixed_claims(keys.claims) if mixed_claims is not None else None
     conflict, conflicts = reject_conflicts(table, keys, file_names, mixed)
-    checked = np.asarray(single_chunk(table.column("_in_scope"))) & ~conflict
+    table, age = _member_age(table, keys, ~conflict)
+    checked = in_scope(age, context) & ~conflict
     status = np.where(conflict, 2, np.where(checked, 0, 1))
     table = table.append_column("_status", _codes(("", *LINE_STATUS), status + 1))
     file_index = np.asarray(single_chunk(table.column("_file")))
@@ -308,6 +317,22 @@ def check_lines(
     counted.findings = find_issues(frame, ruleset)
     counted.charges_flagged = _flagged_charges(frame, counted.findings)
     return counted
+
+
+def _member_age(
+    table: pa.Table, keys: Keys, counted: np.ndarray
+) -> tuple[pa.Table, np.ndarray]:
+    """(the lines with `age` the member's, that age): a line with no age of its own takes the
+    birth date the member's `counted` lines agree on. The birth dates are let go."""
+    service = single_chunk(table.column("service_date"))
+    birth = member_birth_dates(
+        keys.patient, single_chunk(table.column("patient_birth_date")), counted
+    )
+    own = np.asarray(single_chunk(table.column("age")), dtype=np.float32)
+    age = member_ages(own, birth, service)
+    table = table.drop_columns(["patient_birth_date"])
+    index = table.schema.get_field_index("age")
+    return table.set_column(index, "age", pa.array(age, pa.float32())), age
 
 
 def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:
@@ -394,32 +419,31 @@ def _codes(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(names[1:], pa.string()))
 
 
-NOT_READ_BY_RULES = (
-    "claim_type",
-    "bill_type",
-    "place_of_service",
-    "payer",
-    "line_of_business",
-    "age",
-    "provider_id",
-)
-"""Normalized columns that only the context reads, or only outputs echoing lines show."""
+NOT_READ_BY_RULES = ("bill_type", "payer", "line_of_business", "provider_id")
+"""Normalized columns that only the context reads, or only outputs echoing lines show (age and
+birth date are read once more, when whole members are together: `check_lines`)."""
 
 
 def with_context(
     table: pa.Table, context: ContextOptions, has_diagnosis: bool, keep_lines: bool = True
 ) -> pa.Table:
-    """Add the derived setting, scheme, component, scope and diagnosis-column flag."""
+    """Add the derived setting, scheme, claim type, component, billing side and the
+    diagnosis-column flag (each one vector pass per batch; scope waits for whole members)."""
     setting = derive_setting(table)
     scheme = derive_scheme(table, setting, context)
+    claim_type = derive_claim_type(table)
+    component = derive_component(table)
     derived = {
         "setting": _codes(SETTING_NAMES, setting),
         "scheme": _codes(SCHEME_NAMES, scheme),
-        "component": _codes(COMPONENT_NAMES, derive_component(table)),
-        "_in_scope": pa.array(in_scope(table, context)),
+        "claim_type": _codes(CLAIM_TYPE_NAMES, claim_type),
+        "component": _codes(COMPONENT_NAMES, component),
+        "billing_side": _codes(SIDE_NAMES, derive_billing_side(component, claim_type)),
         "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
     }
-    drop = ["setting"] if keep_lines else ["setting", *NOT_READ_BY_RULES]
+    drop = ["setting", "claim_type"]
+    if not keep_lines:
+        drop += NOT_READ_BY_RULES
     table = table.drop_columns([n for n in drop if n in table.column_names])
     for name, values in derived.items():
         table = table.append_column(name, values)

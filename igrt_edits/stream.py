@@ -76,8 +76,12 @@ PARTITION_SCHEMA = pa.schema(
         ("_row", pa.int64()),
         ("setting", TEXT),
         ("scheme", TEXT),
+        ("claim_type", TEXT),
+        ("place_of_service", TEXT),
         ("component", TEXT),
-        ("_in_scope", pa.bool_()),
+        ("billing_side", TEXT),
+        ("age", pa.float32()),
+        ("patient_birth_date", pa.date32()),
         ("diagnosis_known", pa.bool_()),
     ]
 )
@@ -116,7 +120,12 @@ def lint_streamed(
         for done, table in enumerate(spill.partitions()):
             tell("check", done, count)
             checked = check_lines(
-                [table], names, ruleset, lambda claims: _is_mixed(claims, mixed), keep_lines=False
+                [table],
+                names,
+                ruleset,
+                context,
+                lambda claims: _is_mixed(claims, mixed),
+                keep_lines=False,
             )
             merged.add(checked)
         tell("check", count, count)
