@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from igrt_edits.catalog import CatalogData, LineClass
-from igrt_edits.kinds.base import ClaimFilter, DateWindow, Kind, RunOptions
-from igrt_edits.lines import Hits, Lines, Related
-from igrt_edits.tomlio import Table
+from igrt_edits.catalog.model import CatalogData, LineClass
+from igrt_edits.rules.kinds.base import ClaimFilter, DateWindow, Kind, RunOptions
+from igrt_edits.rules.lines import Hits, Lines, Related
+from igrt_edits.util.toml import Table
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class ModifierRule:
     require: tuple[str, ...]
     window: DateWindow
     message: str
-    claim: ClaimFilter = ClaimFilter()
+    claim: ClaimFilter = field(default_factory=ClaimFilter)
 
     def lines(self, lines: Lines) -> np.ndarray:
         """Positions of the lines this check looks at: its codes, dates and claims."""
