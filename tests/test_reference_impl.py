@@ -483,9 +483,12 @@ def test_igrt005_billing_sides() -> None:
     assert flagged("IGRT005", hospital("77387"), physician("77014")) == {("H", 1), ("P", 1)}
     # 77439 is a method from catalog v2.
     late = "2026-02-02"
-    assert flagged(
-        "IGRT005", hospital("77439", dos=late), physician("77387", dos=late, modifiers="26")
-    ) == set()
+    assert (
+        flagged(
+            "IGRT005", hospital("77439", dos=late), physician("77387", dos=late, modifiers="26")
+        )
+        == set()
+    )
     assert flagged(
         "IGRT005", hospital("77439", dos=late), physician("77014", dos=late, modifiers="26")
     ) == {("H", 1), ("P", 1)}

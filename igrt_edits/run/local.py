@@ -319,9 +319,7 @@ def check_lines(
     return counted
 
 
-def _member_age(
-    table: pa.Table, keys: Keys, counted: np.ndarray
-) -> tuple[pa.Table, np.ndarray]:
+def _member_age(table: pa.Table, keys: Keys, counted: np.ndarray) -> tuple[pa.Table, np.ndarray]:
     """(the lines with `age` the member's, that age): a line with no age of its own takes the
     birth date the member's `counted` lines agree on. The birth dates are let go."""
     service = single_chunk(table.column("service_date"))

@@ -109,9 +109,7 @@ class ModifierCheck(Kind):
             where = ", ".join(check.claim.describe())
             verb = " and ".join(verbs) or "must not be billed"
             on = f" on lines of {where}" if where else ""
-            out.append(
-                f"Codes in {check.line_class.name} {verb}{on} ({check.window.describe()})."
-            )
+            out.append(f"Codes in {check.line_class.name} {verb}{on} ({check.window.describe()}).")
         return out
 
     def classes(self) -> list[LineClass]:
