@@ -11,7 +11,7 @@ lines agree on (`member_ages`, which needs every line of the member).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.ingest.normalize import years_between
-from igrt_edits.util.arrow import as_dictionary, single_chunk, spread, text_values
+from igrt_edits.util.arrow import as_dictionary, coded, single_chunk, spread, text_values
 
 # Derived columns are small integer codes; position 0 is "unknown" (a null in the output).
 SETTING_NAMES = ("", "OPPS", "MPFS", "OTHER")
@@ -194,3 +194,32 @@ def member_ages(age: np.ndarray, member_birth: pa.Array, service: pa.Array) -> n
 def in_scope(age: np.ndarray, options: ContextOptions) -> np.ndarray:
     """Adults on the service date, or age unknown (NaN)."""
     return ~(age < options.adult_age)
+
+
+def with_context(
+    table: pa.Table, context: ContextOptions, has_diagnosis: bool, drop: Sequence[str] = ()
+) -> pa.Table:
+    """Add the derived setting, scheme, claim type, component, billing side and the
+    diagnosis-column flag (one vector pass each per batch; scope waits for whole members:
+    `member_ages`).
+
+    The given setting and claim type columns give way to the derived ones; `drop` names other
+    columns to let go once the context is derived.
+    """
+    setting = derive_setting(table)
+    scheme = derive_scheme(table, setting, context)
+    claim_type = derive_claim_type(table)
+    component = derive_component(table)
+    derived = {
+        "setting": coded(SETTING_NAMES, setting),
+        "scheme": coded(SCHEME_NAMES, scheme),
+        "claim_type": coded(CLAIM_TYPE_NAMES, claim_type),
+        "component": coded(COMPONENT_NAMES, component),
+        "billing_side": coded(SIDE_NAMES, derive_billing_side(component, claim_type)),
+        "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
+    }
+    gone = ["setting", "claim_type", *drop]
+    table = table.drop_columns([n for n in gone if n in table.column_names])
+    for name, values in derived.items():
+        table = table.append_column(name, values)
+    return table

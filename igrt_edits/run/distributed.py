@@ -30,11 +30,13 @@ from igrt_edits.ingest.context import (
     in_scope,
     member_ages,
     member_birth_dates,
+    with_context,
 )
 from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
 from igrt_edits.ingest.readers import Extract, ReadPlan, iter_extracts
 from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet, find_issues
-from igrt_edits.run.local import BATCH_LINES, Keys, engine_frame, with_context
+from igrt_edits.rules.frame import Keys, engine_frame
+from igrt_edits.run.local import BATCH_LINES
 from igrt_edits.util.arrow import as_dictionary, single_chunk
 
 LINE, REJECT, FILE = "line", "reject", "file"
