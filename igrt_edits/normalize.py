@@ -80,6 +80,14 @@ class Problems:
     def __init__(self, rows: int) -> None:
         self.rows = rows
         self.found: list[tuple[str, np.ndarray, pa.Array | str]] = []
+        self.given: tuple[np.ndarray, pa.Array, pa.Array] | None = None
+
+    def take_reader_problems(self, columns: pa.Array, reasons: pa.Array) -> None:
+        """Rows the reader found broken (an 837 claim that cannot be read): they fail with the
+        reader's column and reason alone, whatever else the checks find in them."""
+        mask = np.asarray(reasons.is_valid())
+        if mask.any():
+            self.given = (mask, columns, reasons)
 
     def add(self, column: str, mask: np.ndarray, reason: Reason) -> None:
         """Rows under `mask` fail; `reason` is a constant, a per-row (maybe dictionary) array,
@@ -95,13 +103,21 @@ class Problems:
         return out
 
     def mask(self) -> np.ndarray:
-        out = np.zeros(self.rows, dtype=bool)
+        out = np.zeros(self.rows, dtype=bool) if self.given is None else self.given[0].copy()
         for _, mask, _ in self.found:
             out |= mask
         return out
 
     def describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(first failing column, all reasons joined) for the given row positions."""
+        first, joined = self._describe(rows)
+        if self.given is not None:
+            take = pa.array(rows, type=pa.int64())
+            first = pc.coalesce(self.given[1].take(take), first)
+            joined = pc.coalesce(self.given[2].take(take), joined)
+        return first, joined
+
+    def _describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         if not self.found:
             none = pa.nulls(len(rows), pa.string())
             return none, none
@@ -146,6 +162,8 @@ def _normalize(extract: Extract, file_index: int) -> Part:
     table = extract.table.unify_dictionaries()
     rows = table.num_rows
     problems = Problems(rows)
+    if extract.problems is not None:
+        problems.take_reader_problems(*extract.problems)
     raw = {name: single_chunk(table.column(name)) for name in table.column_names}
     out: dict[str, pa.Array] = {
         "claim_id": _required_text(raw["claim_id"], "claim_id", problems),

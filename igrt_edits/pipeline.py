@@ -59,6 +59,31 @@ class LoadOptions:
 
 
 @dataclass
+class SourcePositions:
+    """Line and column of the file of each row of an X12 file, by segment number."""
+
+    segments: list[np.ndarray] = field(default_factory=list)
+    lines: list[np.ndarray] = field(default_factory=list)
+    columns: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, segments: np.ndarray, lines: np.ndarray, columns: np.ndarray) -> None:
+        self.segments.append(np.asarray(segments, np.int64))
+        self.lines.append(np.asarray(lines, np.int32))
+        self.columns.append(np.asarray(columns, np.int32))
+
+    def locate(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(line, column) of each given segment number (0, 0 for one not recorded)."""
+        known = np.concatenate(self.segments) if self.segments else np.zeros(0, np.int64)
+        order = np.argsort(known, kind="stable")
+        known = known[order]
+        at = np.minimum(np.searchsorted(known, segments), max(len(known) - 1, 0))
+        found = (known[at] == segments) if len(known) else np.zeros(len(segments), bool)
+        lines = np.concatenate(self.lines)[order][at] if len(known) else at
+        columns = np.concatenate(self.columns)[order][at] if len(known) else at
+        return np.where(found, lines, 0), np.where(found, columns, 0)
+
+
+@dataclass
 class FileSummary:
     """One input file: what it is and where each of its rows went."""
 
@@ -70,6 +95,8 @@ class FileSummary:
     rows_rejected: int = 0
     rows_out_of_scope: int = 0
     has_diagnosis: bool = False
+    positions: SourcePositions | None = None
+    """X12: where each row's segment is in the file (its row is its segment number)."""
 
     def accounting(self) -> dict[str, int]:
         return {
@@ -191,6 +218,9 @@ def read_normalized(
             plan, min(batch_lines or BATCH_LINES, BATCH_LINES), whole=whole
         ):
             part = normalize_extract(extract, index)
+            if extract.positions is not None:
+                summary.positions = summary.positions or SourcePositions()
+                summary.positions.add(extract.source_rows, *extract.positions)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
             on_batch(with_context(part.lines, context, summary.has_diagnosis, keep_lines))

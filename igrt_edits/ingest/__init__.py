@@ -1,0 +1,1 @@
+"""Reading claim files into the data contract's lines."""

@@ -1,0 +1,505 @@
+"""HIPAA X12 837 files (5010 837P and 837I) read as claim lines, streaming.
+
+A file is X12 when its content starts with an ISA segment, whatever its name. The ISA fixes
+the separators (element: its 4th character, component: ISA16, segment terminator: the
+character after it); each interchange of a file may declare its own.
+
+The file is read in blocks of bytes. Each block is split into segments by Arrow's string
+kernels (no Python object per segment): the segment id, its number in the file (the first
+ISA is segment 1) and the line and column of the file it starts on. The envelope (ISA/IEA,
+GS/GE, ST/SE nesting) is checked as it goes; a broken envelope is an `InputError` (exit 2).
+Blocks are cut at a hierarchy boundary (HL, ST, GS or ISA) and the segments a later claim may
+need from before the cut (the open envelope, the current billing provider, subscriber and
+patient loop headers) are carried to the next window, so the claims of one window are
+flattened by vector operations alone (see `x12_lines`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from igrt_edits.errors import InputError
+
+ISA_LENGTH = 106
+"""Characters of an ISA segment, its terminator included: every element has a fixed width."""
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1)
+"""Widths of ISA01..ISA15 (ISA16, the component separator, is one character)."""
+SUPPORTED_VERSION = "00501"
+BLOCK_BYTES = 16 << 20
+"""Bytes read at a time; a window holds the claims of about one block."""
+
+# Segment kinds the reader tells apart; every other well-formed id is OTHER, an id that cannot
+# be a segment id (not 2-3 capital letters or digits) is BAD.
+KINDS = (
+    "OTHER", "BAD", "ISA", "IEA", "GS", "GE", "ST", "SE",
+    "HL", "SBR", "NM1", "DMG", "CLM", "HI", "LX", "SV1", "SV2", "DTP",
+)  # fmt: skip
+KIND = {name: code for code, name in enumerate(KINDS)}
+ENVELOPE = tuple(KIND[k] for k in ("ISA", "IEA", "GS", "GE", "ST", "SE"))
+CUT_BEFORE = tuple(KIND[k] for k in ("ISA", "GS", "ST", "HL"))
+SEGMENT_ID = re.compile(r"^[A-Z0-9]{2,3}$")
+LOOKS_X12 = re.compile(rb"^(?:GS|ST|BHT|IEA|GE|SE|HL|CLM)[*|^~!]")
+
+# Transaction kinds, recorded at each ST segment.
+NOT_837, PROFESSIONAL, INSTITUTIONAL, OTHER_837 = 1, 2, 3, 4
+
+
+def is_x12(head: bytes) -> bool:
+    """Whether a file's first bytes are an X12 interchange (an ISA segment, maybe after a BOM)."""
+    return _strip_lead(head).startswith(b"ISA")
+
+
+def looks_like_headless_x12(head: bytes) -> str | None:
+    """The segment id a file starts with when it reads like X12 without its ISA, else None."""
+    match = LOOKS_X12.match(_strip_lead(head))
+    return match.group(0)[:-1].decode() if match else None
+
+
+def _strip_lead(head: bytes) -> bytes:
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+
+
+@dataclass(frozen=True)
+class Separators:
+    """The delimiters one interchange declares in its ISA segment."""
+
+    element: str
+    component: str
+    segment: str
+    repetition: str
+
+    def describe(self) -> str:
+        return (
+            f"element {self.element!r}, component {self.component!r},"
+            f" segment terminator {self.segment!r}"
+        )
+
+
+def read_isa(raw: bytes, where: str) -> Separators:
+    """The separators of the ISA segment at the start of `raw`, or InputError saying what
+    is wrong with it (`where` names the file and position)."""
+    if not raw.startswith(b"ISA"):
+        raise InputError(f"{where}: expected an ISA segment")
+    if len(raw) < 4:
+        raise InputError(f"{where}: the ISA segment is cut short (separators missing)")
+    element = chr(raw[3])
+    if element.isalnum() or element.isspace():
+        raise InputError(
+            f"{where}: the ISA segment has no element separator (the 4th character is"
+            f" {element!r}; it must be a symbol such as '*')"
+        )
+    text = raw[: ISA_LENGTH + 2].decode("latin-1")
+    parts = text[4:].split(element, 15)
+    for index, width in enumerate(ISA_WIDTHS):
+        if index >= len(parts) - 1:
+            raise InputError(
+                f"{where}: the ISA segment is cut short: it has {index} of its 16 elements"
+                " (separators missing)"
+            )
+        if len(parts[index]) != width:
+            raise InputError(
+                f"{where}: ISA{index + 1:02d} is {len(parts[index])} characters where X12"
+                f" fixes {width} (an ISA segment is always {ISA_LENGTH} characters long)"
+            )
+    if len(text) < ISA_LENGTH:
+        raise InputError(
+            f"{where}: the ISA segment is cut short: ISA16 (component separator) or the"
+            " segment terminator is missing"
+        )
+    component, segment = text[104], text[105]
+    if component.isalnum() or component == element or component.isspace():
+        raise InputError(f"{where}: ISA16 {component!r} cannot be a component separator")
+    if segment.isalnum() or segment in (element, component) or segment == " ":
+        raise InputError(f"{where}: {segment!r} after ISA16 cannot be a segment terminator")
+    version = parts[11]
+    if version != SUPPORTED_VERSION:
+        raise InputError(
+            f"{where}: ISA12 version {version!r}: only X12 5010 ({SUPPORTED_VERSION}) 837"
+            " files are read"
+        )
+    return Separators(element, component, segment, parts[10])
+
+
+@dataclass
+class Segments:
+    """Segments of a file as parallel arrays (text without terminator or leading blanks)."""
+
+    text: pa.LargeStringArray
+    kind: np.ndarray
+    number: np.ndarray
+    """Segment number in the file (the first ISA is 1)."""
+    line: np.ndarray
+    """Line of the file the segment starts on (1-based)."""
+    column: np.ndarray
+    """Column (1-based, in bytes) the segment starts at."""
+    txn: np.ndarray
+    """At ST segments: the transaction's kind (NOT_837, PROFESSIONAL, ...); 0 elsewhere."""
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def take(self, rows: np.ndarray) -> Segments:
+        return Segments(
+            self.text.take(pa.array(rows, pa.int64())),
+            self.kind[rows],
+            self.number[rows],
+            self.line[rows],
+            self.column[rows],
+            self.txn[rows],
+        )
+
+    def cut(self, start: int, stop: int | None = None) -> Segments:
+        stop = len(self) if stop is None else stop
+        return Segments(
+            self.text.slice(start, stop - start),
+            self.kind[start:stop],
+            self.number[start:stop],
+            self.line[start:stop],
+            self.column[start:stop],
+            self.txn[start:stop],
+        )
+
+    @staticmethod
+    def join(parts: list[Segments]) -> Segments:
+        parts = [p for p in parts if len(p)] or parts[:1]
+        if len(parts) == 1:
+            return parts[0]
+        return Segments(
+            pa.concat_arrays([p.text for p in parts]),
+            np.concatenate([p.kind for p in parts]),
+            np.concatenate([p.number for p in parts]),
+            np.concatenate([p.line for p in parts]),
+            np.concatenate([p.column for p in parts]),
+            np.concatenate([p.txn for p in parts]),
+        )
+
+    def where(self, index: int) -> str:
+        """`segment N (line L)`, for messages."""
+        return f"segment {self.number[index]} (line {self.line[index]})"
+
+
+def empty_segments() -> Segments:
+    ints = np.zeros(0, np.int64)
+    return Segments(pa.array([], pa.large_string()), np.zeros(0, np.int8), ints, ints, ints, ints)
+
+
+@dataclass
+class Window:
+    """Segments whose claims are flattened together: carried context, then new segments."""
+
+    segments: Segments
+    first_new: int
+    """Index of the first segment that is not carried context."""
+    separators: Separators
+
+
+def segment_kinds(text: pa.Array, element: str) -> np.ndarray:
+    """The kind code of each segment, from the text before its first element separator."""
+    at = np.asarray(pc.find_substring(text, element), dtype=np.int64)
+    lengths = np.asarray(pc.utf8_length(text), dtype=np.int64)
+    ends = np.where(at < 0, lengths, at)
+    ids = pc.utf8_slice_codeunits(text, 0, 3)
+    two = pc.utf8_slice_codeunits(text, 0, 2)
+    ids = pc.if_else(pa.array(ends == 2), two, ids)
+    ids = pc.if_else(pa.array((ends < 2) | (ends > 3)), pa.scalar("", ids.type), ids)
+    encoded = pc.dictionary_encode(ids)
+    names = encoded.dictionary.to_pylist()
+    codes = np.array(
+        [KIND.get(n, KIND["OTHER"] if SEGMENT_ID.match(n) else KIND["BAD"]) for n in names],
+        dtype=np.int8,
+    )
+    return codes[np.asarray(encoded.indices)] if len(names) else np.zeros(len(text), np.int8)
+
+
+def element_values(segments: Segments, rows: np.ndarray, element: str, upto: int) -> list[pa.Array]:
+    """Elements 0..`upto` of the given segments; a missing or empty element is null."""
+    text = segments.text.take(pa.array(rows, pa.int64()))
+    return split_values(text, element, upto)
+
+
+def split_values(text: pa.Array, separator: str, upto: int) -> list[pa.Array]:
+    """Parts 0..`upto` of each value split at `separator` (null where absent or empty)."""
+    lists = pc.split_pattern(text, separator, max_splits=upto + 1)
+    offsets = np.asarray(lists.offsets, dtype=np.int64)
+    values = lists.values
+    starts, ends = offsets[:-1], offsets[1:]
+    out = []
+    for k in range(upto + 1):
+        at = starts + k
+        present = at < ends
+        taken = values.take(pa.array(np.where(present, at, 0), pa.int64()))
+        keep = present & np.asarray(pc.fill_null(pc.not_equal(taken, ""), False))
+        out.append(pc.if_else(pa.array(keep), taken, pa.scalar(None, taken.type)))
+    return out
+
+
+class SegmentReader:
+    """Segments of one X12 file, block by block, with the envelope checked on the way."""
+
+    def __init__(self, path: Path, handle: BinaryIO, block_bytes: int = BLOCK_BYTES) -> None:
+        self.path = path
+        self.handle = handle
+        self.block_bytes = block_bytes
+        self.separators: Separators | None = None
+        self.offset = 0
+        """File offset of the first byte not yet split into segments."""
+        self.lines_before = 0
+        """Newlines in the file before `offset`."""
+        self.last_newline = -1
+        """File offset of the last newline before `offset` (-1: none yet)."""
+        self.numbered = 0
+        self.envelope = Envelope(path)
+
+    def blocks(self) -> Iterator[tuple[Segments, Separators]]:
+        """Complete segments in file order, a block at a time, with the separators they were
+        split by. Raises InputError where the
+        envelope is broken, including at the end of a file whose interchange is not closed."""
+        data, eof = b"", False
+        while not eof:
+            block = self.handle.read(self.block_bytes)
+            eof = not block
+            if not self.offset and not data and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+                self.offset = 3
+            data += block
+            if self.separators is None and (eof or len(data) > 2 * ISA_LENGTH):
+                self.separators = self._separators_at(data, 0)
+            while self.separators is not None:
+                terminator = self.separators.segment.encode("latin-1")
+                if eof and data.strip() and not data.rstrip(b" \t\r\n").endswith(terminator):
+                    data += terminator  # the last segment without its terminator
+                end = data.rfind(terminator)
+                if end < 0:
+                    break
+                segments, used, switch = self._tokenize(data[: end + 1])
+                if len(segments):
+                    self.envelope.check(segments, self.separators)
+                    yield segments, self.separators
+                self._advance(data[:used])
+                data = data[used:]
+                if switch is None:
+                    break
+                self.separators = switch
+        self.envelope.finish()
+
+    def _separators_at(self, data: bytes, start: int) -> Separators:
+        lead = len(data) - start - len(_strip_lead(data[start:]))
+        line = self.lines_before + data.count(b"\n", 0, start + lead) + 1
+        begin = start + lead
+        return read_isa(data[begin : begin + ISA_LENGTH + 2], f"{self.path}: line {line}")
+
+    def _advance(self, used: bytes) -> None:
+        newline = used.rfind(b"\n")
+        if newline >= 0:
+            self.last_newline = self.offset + newline
+        self.lines_before += used.count(b"\n")
+        self.offset += len(used)
+
+    def _tokenize(self, data: bytes) -> tuple[Segments, int, Separators | None]:
+        """The segments of `data` (whole segments), how many bytes they took, and the new
+        separators when an ISA declaring others cut the block short."""
+        seps = self.separators
+        text = data if data.isascii() else data.decode("utf-8", "replace").encode("utf-8")
+        array = pa.LargeStringArray.from_buffers(
+            1, pa.py_buffer(np.array([0, len(text)], np.int64)), pa.py_buffer(text)
+        )
+        pieces = pc.split_pattern(array, seps.segment).values
+        lengths = np.asarray(pc.binary_length(pieces), dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+        trimmed = pc.ascii_ltrim_whitespace(pieces)
+        kept = np.asarray(pc.binary_length(trimmed), dtype=np.int64)
+        starts = starts + (lengths - kept)
+        keep = kept > 0
+        trimmed = trimmed.filter(pa.array(keep))
+        starts = starts[keep]
+        kinds = segment_kinds(trimmed, seps.element)
+        used, switch = len(data), None
+        for index in np.flatnonzero(kinds == KIND["ISA"]):
+            found = self._separators_at(text, int(starts[index]))
+            if found != seps:
+                used, switch = int(starts[index]), found
+                trimmed, starts, kinds = trimmed.slice(0, index), starts[:index], kinds[:index]
+                break
+        newlines = np.flatnonzero(np.frombuffer(text, np.uint8) == 10)
+        before = np.searchsorted(newlines, starts)
+        previous = (
+            np.where(
+                before > 0, newlines[np.maximum(before - 1, 0)] + self.offset, self.last_newline
+            )
+            if len(newlines)
+            else np.full(len(starts), self.last_newline)
+        )
+        line = (self.lines_before + before + 1).astype(np.int64)
+        column = starts + self.offset - previous
+        number = self.numbered + np.arange(1, len(kinds) + 1, dtype=np.int64)
+        self.numbered += len(kinds)
+        txn = np.zeros(len(kinds), np.int64)
+        return Segments(trimmed, kinds, number, line, column, txn), used, switch
+
+
+class Envelope:
+    """ISA/IEA, GS/GE and ST/SE nesting across the blocks of one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.depth = 0  # 0: outside, 1: in ISA, 2: in GS, 3: in ST
+        self.version = ""
+        self.kinds_seen: dict[str, int] = {}
+
+    def check(self, segments: Segments, seps: Separators) -> None:
+        """Follow the envelope through one block; record each transaction's kind at its ST."""
+        start = self.depth
+        events = np.flatnonzero(np.isin(segments.kind, ENVELOPE))
+        depth_after = np.zeros(len(events), np.int64)
+        if len(events):
+            fields = [f.to_pylist() for f in element_values(segments, events, seps.element, 8)]
+            for i, index in enumerate(events):
+                self._event(
+                    KINDS[segments.kind[index]], segments, int(index), [f[i] for f in fields]
+                )
+                depth_after[i] = self.depth
+        marks = np.full(len(segments), -1, np.int64)
+        marks[events] = np.arange(len(events))
+        last = np.maximum.accumulate(marks)
+        depth = np.where(last >= 0, depth_after[np.maximum(last, 0)] if len(events) else 0, start)
+        outside = np.flatnonzero((depth != 3) & ~np.isin(segments.kind, ENVELOPE))
+        if len(outside):
+            index = int(outside[0])
+            name = segments.text[index].as_py().split(seps.element, 1)[0][:12]
+            raise InputError(
+                f"{self.path}: {segments.where(index)}: segment {name!r} is outside a"
+                " transaction set (an 837 holds its segments between ST and SE)"
+            )
+
+    def _event(self, kind: str, segments: Segments, index: int, fields: list) -> None:
+        expected = {"ISA": 0, "GS": 1, "ST": 2, "SE": 3, "GE": 2, "IEA": 1}[kind]
+        if self.depth != expected:
+            raise InputError(
+                f"{self.path}: {segments.where(index)}: {kind} {self._misplaced(kind)}"
+            )
+        if kind == "ISA":
+            self.depth = 1
+        elif kind == "GS":
+            self.depth, self.version = 2, fields[8] or ""
+        elif kind == "ST":
+            self.depth = 3
+            code = fields[1] or ""
+            self.kinds_seen[code] = self.kinds_seen.get(code, 0) + 1
+            segments.txn[index] = transaction_kind(code, fields[3] or self.version)
+        else:
+            self.depth = expected - 1
+
+    def _misplaced(self, kind: str) -> str:
+        depth = self.depth
+        return {
+            "ISA": "before the previous interchange's IEA",
+            "GS": "outside an interchange (no ISA before it)"
+            if depth == 0
+            else "before the previous group's GE",
+            "ST": "outside a functional group (no GS before it)"
+            if depth < 2
+            else "before the previous transaction's SE",
+            "SE": "with no ST before it",
+            "GE": "with no GS before it" if depth < 2 else "before the transaction's SE",
+            "IEA": "with no ISA before it" if depth < 1 else "before the group's GE",
+        }[kind]
+
+    def finish(self) -> None:
+        if self.depth:
+            closing = {1: "IEA", 2: "GE", 3: "SE"}[self.depth]
+            raise InputError(
+                f"{self.path}: the file ends before its {closing}: the interchange is not"
+                " closed (a file cut short?)"
+            )
+        if "837" not in self.kinds_seen:
+            found = ", ".join(sorted(self.kinds_seen)) or "none"
+            raise InputError(
+                f"{self.path}: the file holds no 837 claim transaction (transaction sets"
+                f" found: {found}); igrt-edits reads 837P and 837I claims"
+            )
+
+
+def transaction_kind(code: str, version: str) -> int:
+    """What an ST segment opens: 837P, 837I, another 837 guide, or not an 837."""
+    if code != "837":
+        return NOT_837
+    if "X222" in version:
+        return PROFESSIONAL
+    if "X223" in version:
+        return INSTITUTIONAL
+    return OTHER_837
+
+
+def windows(reader: SegmentReader) -> Iterator[Window]:
+    """Windows of whole hierarchy levels, each with the context it needs carried in front.
+
+    An interchange that declares other separators starts a window of its own."""
+    context = pending = empty_segments()
+    current: Separators | None = None
+    for block, separators in reader.blocks():
+        if current is not None and separators != current and len(pending):
+            yield Window(Segments.join([context, pending]), len(context), current)
+            context = pending = empty_segments()
+        current = separators
+        segments = Segments.join([pending, block])
+        cut = _last_cut(segments)
+        if cut <= 0:
+            pending = segments
+            continue
+        window = Segments.join([context, segments.cut(0, cut)])
+        yield Window(window, len(context), separators)
+        context = carried_context(window, separators.element)
+        pending = segments.cut(cut)
+    if len(pending):
+        yield Window(Segments.join([context, pending]), len(context), current)
+
+
+def _last_cut(segments: Segments) -> int:
+    starts = np.flatnonzero(np.isin(segments.kind, CUT_BEFORE))
+    return int(starts[-1]) if len(starts) else 0
+
+
+def carried_context(window: Segments, element: str) -> Segments:
+    """The segments later claims may read from before a cut: the open ISA, GS and ST, and the
+    headers of the current billing provider, subscriber and patient HL loops."""
+    kind = window.kind
+    keep: list[int] = []
+    for opening, closing in (("ISA", "IEA"), ("GS", "GE"), ("ST", "SE")):
+        opens = np.flatnonzero(kind == KIND[opening])
+        closes = np.flatnonzero(kind == KIND[closing])
+        if len(opens) and (not len(closes) or closes[-1] < opens[-1]):
+            keep.append(int(opens[-1]))
+    st = np.flatnonzero(kind == KIND["ST"])
+    if not keep or not len(st) or st[-1] != keep[-1]:
+        return window.take(np.array(sorted(keep), np.int64))
+    hls = np.flatnonzero(kind == KIND["HL"])
+    hls = hls[hls > st[-1]]
+    levels = hl_levels(window, hls, element)
+    chosen = []
+    for level in ("20", "22", "23"):
+        at = hls[levels == level]
+        at = at[at > (chosen[-1] if chosen else -1)]
+        if len(at):
+            chosen.append(int(at[-1]))
+    stops = np.flatnonzero(np.isin(kind, (KIND["HL"], KIND["CLM"], KIND["SE"])))
+    for start in chosen:
+        after = stops[stops > start]
+        stop = int(after[0]) if len(after) else len(kind)
+        keep.extend(range(start, stop))
+    return window.take(np.array(sorted(keep), np.int64))
+
+
+def hl_levels(segments: Segments, hls: np.ndarray, element: str) -> np.ndarray:
+    """HL03 (hierarchical level code) of the given HL segments, as text ('' when missing)."""
+    if not len(hls):
+        return np.zeros(0, dtype=object)
+    level = element_values(segments, hls, element, 3)[3]
+    return np.asarray(pc.fill_null(level, "").to_pylist(), dtype=object)
