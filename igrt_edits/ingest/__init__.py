@@ -1,1 +1,1 @@
-"""Reading claim files into the data contract's lines."""
+"""Read and check the inputs: files, header matching, dates, normalizing, context."""

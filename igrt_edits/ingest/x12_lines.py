@@ -23,8 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.columns import ColumnMap
 from igrt_edits.errors import InputError
+from igrt_edits.ingest.columns import ColumnMap
+from igrt_edits.ingest.readers import Extract, ReadPlan
 from igrt_edits.ingest.x12 import (
     BLOCK_BYTES,
     INSTITUTIONAL,
@@ -39,7 +40,6 @@ from igrt_edits.ingest.x12 import (
     split_values,
     windows,
 )
-from igrt_edits.readers import Extract, ReadPlan
 
 LEVELS = ("20", "22", "23")
 
