@@ -400,7 +400,7 @@ def explain(rule_id: str, config_path: str | None) -> None:
     "out",
     type=click.Path(dir_okay=False),
     required=True,
-    help="Output file (.parquet or .csv).",
+    help="Output file (.parquet, .csv, or .837 for an X12 837P/837I interchange).",
 )
 @click.option(
     "--violation-rate",
@@ -413,8 +413,10 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     """Write a synthetic radiation-oncology claims extract (for trials and benchmarks)."""
     from igrt_edits.synth.generate import write_extract
 
-    if not out.lower().endswith((".parquet", ".pq", ".csv")):
-        raise click.BadParameter("the output must end in .parquet, .pq or .csv", param_hint="--out")
+    if not out.lower().endswith((".parquet", ".pq", ".csv", ".837", ".x12", ".edi")):
+        raise click.BadParameter(
+            "the output must end in .parquet, .pq, .csv or .837 (.x12, .edi)", param_hint="--out"
+        )
     try:
         written = write_extract(out, count, seed, violation_rate=violation_rate)
     except ValueError as error:

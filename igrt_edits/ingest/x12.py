@@ -45,7 +45,7 @@ KINDS = (
 KIND = {name: code for code, name in enumerate(KINDS)}
 ENVELOPE = tuple(KIND[k] for k in ("ISA", "IEA", "GS", "GE", "ST", "SE"))
 CUT_BEFORE = tuple(KIND[k] for k in ("ISA", "GS", "ST", "HL"))
-SEGMENT_ID = re.compile(r"^[A-Z0-9]{2,3}$")
+TEXT = pa.large_string()
 LOOKS_X12 = re.compile(rb"^(?:GS|ST|BHT|IEA|GE|SE|HL|CLM)[*|^~!]")
 
 # Transaction kinds, recorded at each ST segment.
@@ -202,42 +202,76 @@ class Window:
 
 
 def segment_kinds(text: pa.Array, element: str) -> np.ndarray:
-    """The kind code of each segment, from the text before its first element separator."""
-    at = np.asarray(pc.find_substring(text, element), dtype=np.int64)
-    lengths = np.asarray(pc.utf8_length(text), dtype=np.int64)
-    ends = np.where(at < 0, lengths, at)
-    ids = pc.utf8_slice_codeunits(text, 0, 3)
-    two = pc.utf8_slice_codeunits(text, 0, 2)
-    ids = pc.if_else(pa.array(ends == 2), two, ids)
-    ids = pc.if_else(pa.array((ends < 2) | (ends > 3)), pa.scalar("", ids.type), ids)
-    encoded = pc.dictionary_encode(ids)
-    names = encoded.dictionary.to_pylist()
-    codes = np.array(
-        [KIND.get(n, KIND["OTHER"] if SEGMENT_ID.match(n) else KIND["BAD"]) for n in names],
-        dtype=np.int8,
-    )
-    return codes[np.asarray(encoded.indices)] if len(names) else np.zeros(len(text), np.int8)
+    """The kind code of each segment, from its first 2-3 bytes (read from the Arrow buffers)."""
+    offsets, data = _buffers(text)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    last = max(len(data) - 1, 0)
+
+    def byte(k: int) -> np.ndarray:
+        at = np.minimum(starts + k, last)
+        return np.where(lengths > k, data[at] if len(data) else 0, 0).astype(np.int64)
+
+    b0, b1, b2, b3 = byte(0), byte(1), byte(2), byte(3)
+    sep = ord(element)
+    two = (lengths == 2) | (b2 == sep)
+    three = ~two & ((lengths == 3) | (b3 == sep))
+    shaped = _id_byte(b0) & _id_byte(b1) & (two | (three & _id_byte(b2)))
+    code = np.where(two, b0 * 65536 + b1 * 256, b0 * 65536 + b1 * 256 + b2)
+    known = np.searchsorted(_KNOWN_CODES, code)
+    known = np.minimum(known, len(_KNOWN_CODES) - 1)
+    kinds = np.where(_KNOWN_CODES[known] == code, _KNOWN_KINDS[known], KIND["OTHER"])
+    return np.where(shaped, kinds, KIND["BAD"]).astype(np.int8)
 
 
-def element_values(segments: Segments, rows: np.ndarray, element: str, upto: int) -> list[pa.Array]:
-    """Elements 0..`upto` of the given segments; a missing or empty element is null."""
+def _id_byte(b: np.ndarray) -> np.ndarray:
+    return ((b >= 48) & (b <= 57)) | ((b >= 65) & (b <= 90))
+
+
+def _id_code(name: str) -> int:
+    raw = name.encode()
+    return raw[0] * 65536 + raw[1] * 256 + (raw[2] if len(raw) > 2 else 0)
+
+
+_KNOWN = sorted((_id_code(n), code) for code, n in enumerate(KINDS) if n not in ("OTHER", "BAD"))
+_KNOWN_CODES = np.array([c for c, _ in _KNOWN], np.int64)
+_KNOWN_KINDS = np.array([k for _, k in _KNOWN], np.int64)
+
+
+def _buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a large string array, as numpy views."""
+    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
+    data = text.buffers()[2]
+    return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+def element_values(
+    segments: Segments, rows: np.ndarray, element: str, upto: int, wanted=None
+) -> list[pa.Array | None]:
+    """Elements 0..`upto` of the given segments (only those `wanted`, when given: the others
+    are None); a missing or empty element is null."""
     text = segments.text.take(pa.array(rows, pa.int64()))
-    return split_values(text, element, upto)
+    return split_values(text, element, upto, wanted)
 
 
-def split_values(text: pa.Array, separator: str, upto: int) -> list[pa.Array]:
+def split_values(text: pa.Array, separator: str, upto: int, wanted=None) -> list[pa.Array | None]:
     """Parts 0..`upto` of each value split at `separator` (null where absent or empty)."""
     lists = pc.split_pattern(text, separator, max_splits=upto + 1)
     offsets = np.asarray(lists.offsets, dtype=np.int64)
     values = lists.values
+    value_offsets, _ = _buffers(values.cast(TEXT) if values.type != TEXT else values)
+    empty = np.diff(value_offsets) == 0
     starts, ends = offsets[:-1], offsets[1:]
-    out = []
+    out: list[pa.Array | None] = []
     for k in range(upto + 1):
+        if wanted is not None and k not in wanted:
+            out.append(None)
+            continue
         at = starts + k
         present = at < ends
-        taken = values.take(pa.array(np.where(present, at, 0), pa.int64()))
-        keep = present & np.asarray(pc.fill_null(pc.not_equal(taken, ""), False))
-        out.append(pc.if_else(pa.array(keep), taken, pa.scalar(None, taken.type)))
+        at = np.where(present, at, 0)
+        if len(empty):
+            present &= ~empty[at]
+        out.append(values.take(pa.array(at, pa.int64(), mask=~present)))
     return out
 
 

@@ -152,9 +152,8 @@ def pick(values: pa.Array, index: np.ndarray) -> pa.Array:
     """values[index] with null where index is -1."""
     found = index >= 0
     if not found.any():
-        return pa.nulls(len(index), TEXT)
-    taken = values.take(pa.array(np.where(found, index, 0), pa.int64()))
-    return pc.if_else(pa.array(found), taken, pa.scalar(None, TEXT))
+        return pa.nulls(len(index), values.type)
+    return values.take(pa.array(np.where(found, index, 0), pa.int64(), mask=~found))
 
 
 def gather(index: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -132,6 +132,22 @@ class RunResult:
         keys = ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
         return {k: sum(f.accounting()[k] for f in self.files) for k in keys}
 
+    def text_positions(self, files: pd.Series, rows: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Line and column (0: not known) in the file of each (source_file, source_row): a
+        CSV or Parquet row is its own line; an X12 row (a segment number) is looked up."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lines, columns = rows.copy(), np.zeros(len(rows), np.int64)
+        names = np.asarray(files, dtype=object)
+        for summary in self.files:
+            if summary.positions is not None:
+                mine = names == summary.path
+                if mine.any():
+                    lines[mine], columns[mine] = summary.positions.locate(rows[mine])
+        return lines, columns
+
+    def is_x12(self, path: str) -> bool:
+        return any(f.path == path and f.format == "x12" for f in self.files)
+
 
 @dataclass
 class Keys:
