@@ -16,9 +16,10 @@ flattened by vector operations alone (see `x12_lines`).
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -130,9 +131,15 @@ def read_isa(raw: bytes, where: str) -> Separators:
 
 @dataclass
 class Segments:
-    """Segments of a file as parallel arrays (text without terminator or leading blanks)."""
+    """Segments of a file as parallel arrays.
+
+    `text[i]` starts at segment i's id and runs to the next segment (its terminator and the
+    blanks after it included: the Arrow array is the block's bytes, not a copy); the segment
+    itself is its first `length[i]` bytes.
+    """
 
     text: pa.LargeStringArray
+    length: np.ndarray
     kind: np.ndarray
     number: np.ndarray
     """Segment number in the file (the first ISA is 1)."""
@@ -142,13 +149,43 @@ class Segments:
     """Column (1-based, in bytes) the segment starts at."""
     txn: np.ndarray
     """At ST segments: the transaction's kind (NOT_837, PROFESSIONAL, ...); 0 elsewhere."""
+    found: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """Byte offsets of each separator character asked about, found once."""
 
     def __len__(self) -> int:
         return len(self.kind)
 
+    def positions(self, char: str) -> np.ndarray:
+        """Offsets in the text's data buffer of every occurrence of `char` (a separator)."""
+        if char not in self.found:
+            offsets, data = _buffers(self.text)
+            low, high = int(offsets[0]), int(offsets[-1])
+            self.found[char] = np.flatnonzero(data[low:high] == ord(char)) + low
+        return self.found[char]
+
+    def string(self, index: int) -> str:
+        """The text of one segment (for messages)."""
+        return self.text[int(index)].as_py()[: int(self.length[index])]
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(start, end) byte offsets of each segment in the text's data buffer."""
+        offsets, _ = _buffers(self.text)
+        return offsets[:-1], offsets[:-1] + self.length
+
+    def separators_in(self, char: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per segment: index of its first `char` among `positions(char)`, and how many."""
+        key = f"segments:{char}"
+        if key not in self.found:
+            start, end = self.bounds()
+            at = self.positions(char)
+            first = np.searchsorted(at, start)
+            self.found[key] = (first, np.searchsorted(at, end) - first)
+        return self.found[key]
+
     def take(self, rows: np.ndarray) -> Segments:
         return Segments(
             self.text.take(pa.array(rows, pa.int64())),
+            self.length[rows],
             self.kind[rows],
             self.number[rows],
             self.line[rows],
@@ -160,6 +197,7 @@ class Segments:
         stop = len(self) if stop is None else stop
         return Segments(
             self.text.slice(start, stop - start),
+            self.length[start:stop],
             self.kind[start:stop],
             self.number[start:stop],
             self.line[start:stop],
@@ -174,6 +212,7 @@ class Segments:
             return parts[0]
         return Segments(
             pa.concat_arrays([p.text for p in parts]),
+            np.concatenate([p.length for p in parts]),
             np.concatenate([p.kind for p in parts]),
             np.concatenate([p.number for p in parts]),
             np.concatenate([p.line for p in parts]),
@@ -188,7 +227,9 @@ class Segments:
 
 def empty_segments() -> Segments:
     ints = np.zeros(0, np.int64)
-    return Segments(pa.array([], pa.large_string()), np.zeros(0, np.int8), ints, ints, ints, ints)
+    return Segments(
+        pa.array([], pa.large_string()), ints, np.zeros(0, np.int8), ints, ints, ints, ints
+    )
 
 
 @dataclass
@@ -201,10 +242,8 @@ class Window:
     separators: Separators
 
 
-def segment_kinds(text: pa.Array, element: str) -> np.ndarray:
-    """The kind code of each segment, from its first 2-3 bytes (read from the Arrow buffers)."""
-    offsets, data = _buffers(text)
-    starts, lengths = offsets[:-1], np.diff(offsets)
+def segment_kinds(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, element: str):
+    """The kind code of each segment, from its first 2-3 bytes."""
     last = max(len(data) - 1, 0)
 
     def byte(k: int) -> np.ndarray:
@@ -244,35 +283,93 @@ def _buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
-def element_values(
-    segments: Segments, rows: np.ndarray, element: str, upto: int, wanted=None
-) -> list[pa.Array | None]:
-    """Elements 0..`upto` of the given segments (only those `wanted`, when given: the others
-    are None); a missing or empty element is null."""
-    text = segments.text.take(pa.array(rows, pa.int64()))
-    return split_values(text, element, upto, wanted)
+def element_values(segments: Segments, rows: np.ndarray, element: str, upto: int) -> list:
+    """Elements 0..`upto` of the given segments as Arrow text (null where absent or empty)."""
+    fields = Fields(segments, rows, element)
+    return [fields[k] for k in range(upto + 1)]
 
 
-def split_values(text: pa.Array, separator: str, upto: int, wanted=None) -> list[pa.Array | None]:
-    """Parts 0..`upto` of each value split at `separator` (null where absent or empty)."""
-    lists = pc.split_pattern(text, separator, max_splits=upto + 1)
-    offsets = np.asarray(lists.offsets, dtype=np.int64)
-    values = lists.values
-    value_offsets, _ = _buffers(values.cast(TEXT) if values.type != TEXT else values)
-    empty = np.diff(value_offsets) == 0
-    starts, ends = offsets[:-1], offsets[1:]
-    out: list[pa.Array | None] = []
-    for k in range(upto + 1):
-        if wanted is not None and k not in wanted:
-            out.append(None)
-            continue
-        at = starts + k
-        present = at < ends
-        at = np.where(present, at, 0)
-        if len(empty):
-            present &= ~empty[at]
-        out.append(values.take(pa.array(at, pa.int64(), mask=~present)))
-    return out
+class Fields:
+    """The elements of some segments, located by separator offsets (numpy) and copied out
+    only when asked for: no split of every segment into Python or Arrow lists."""
+
+    def __init__(self, segments: Segments, rows: np.ndarray, element: str) -> None:
+        self.segments = segments
+        self.rows = np.asarray(rows, np.int64)
+        self.element = element
+        _, self.data = _buffers(segments.text)
+        start, end = segments.bounds()
+        self.start, self.end = start[self.rows], end[self.rows]
+        self.seps = segments.positions(element)
+        first, count = segments.separators_in(element)
+        self.first, self.count = first[self.rows], count[self.rows]
+        self.cache: dict[int, pa.Array] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def span(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, end, present) of element k of each segment."""
+        return _part(self.seps, self.first, self.count, self.start, self.end, k)
+
+    def __getitem__(self, k: int) -> pa.Array:
+        if k not in self.cache:
+            self.cache[k] = _text(self.data, *self.span(k))
+        return self.cache[k]
+
+    def components(self, k: int, separator: str, upto: int) -> list[pa.Array]:
+        """Components 0..`upto` of element k (split at the component separator)."""
+        start, end, present = self.span(k)
+        seps = self.segments.positions(separator)
+        first = np.searchsorted(seps, start)
+        count = np.where(present, np.searchsorted(seps, end) - first, 0)
+        parts = []
+        for j in range(upto + 1):
+            s, e, here = _part(seps, first, count, start, end, j)
+            parts.append(_text(self.data, s, e, here & present))
+        return parts
+
+    def has(self, k: int, separator: str) -> np.ndarray:
+        """Whether element k holds `separator`."""
+        start, end, present = self.span(k)
+        seps = self.segments.positions(separator)
+        return present & (np.searchsorted(seps, end) > np.searchsorted(seps, start))
+
+    def subset(self, keep: np.ndarray) -> Fields:
+        return Fields(self.segments, self.rows[keep], self.element)
+
+
+def _part(seps, first, count, start, end, k):
+    """Span of part k between separators: part 0 runs from the start to the first one."""
+    if k == 0:
+        stop = np.where(
+            count > 0, seps[np.minimum(first, max(len(seps) - 1, 0))] if len(seps) else end, end
+        )
+        return start, stop, np.ones(len(start), dtype=bool)
+    present = count >= k
+    if not len(seps):
+        return start, start, present
+    last = len(seps) - 1
+    begin = np.where(present, seps[np.minimum(first + k - 1, last)] + 1, start)
+    stop = np.where(count > k, seps[np.minimum(first + k, last)], end)
+    return begin, np.where(present, stop, begin), present
+
+
+def _text(data: np.ndarray, start: np.ndarray, end: np.ndarray, present: np.ndarray) -> pa.Array:
+    """The byte spans as an Arrow large string array (null where absent or empty)."""
+    lengths = np.where(present, end - start, 0).astype(np.int64)
+    valid = lengths > 0
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    index = np.arange(total, dtype=np.int64) + np.repeat(start - offsets[:-1], lengths)
+    return pa.LargeStringArray.from_buffers(
+        len(lengths),
+        pa.py_buffer(offsets),
+        pa.py_buffer(data[index]),
+        pa.py_buffer(np.packbits(valid, bitorder="little")),
+        int(len(valid) - valid.sum()),
+    )
 
 
 class SegmentReader:
@@ -341,28 +438,29 @@ class SegmentReader:
         """The segments of `data` (whole segments), how many bytes they took, and the new
         separators when an ISA declaring others cut the block short."""
         seps = self.separators
-        text = data if data.isascii() else data.decode("utf-8", "replace").encode("utf-8")
-        array = pa.LargeStringArray.from_buffers(
-            1, pa.py_buffer(np.array([0, len(text)], np.int64)), pa.py_buffer(text)
-        )
-        pieces = pc.split_pattern(array, seps.segment).values
-        lengths = np.asarray(pc.binary_length(pieces), dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-        trimmed = pc.ascii_ltrim_whitespace(pieces)
-        kept = np.asarray(pc.binary_length(trimmed), dtype=np.int64)
-        starts = starts + (lengths - kept)
-        keep = kept > 0
-        trimmed = trimmed.filter(pa.array(keep))
-        starts = starts[keep]
-        kinds = segment_kinds(trimmed, seps.element)
+        # Bytes that are not UTF-8 become '?' one for one, so offsets stay the file's.
+        text = data if data.isascii() else data.decode("utf-8", ONE_FOR_ONE).encode("utf-8")
+        buf = np.frombuffer(text, np.uint8)
+        ends = np.flatnonzero(buf == ord(seps.segment))
+        starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+        starts = _skip_blanks(buf, starts, ends)
+        if seps.segment == "\n":  # CRLF line ends: the CR is not part of the segment
+            ends = ends - ((ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13))
+        keep = starts < ends
+        starts, ends = starts[keep], ends[keep]
+        kinds = segment_kinds(buf, starts, ends - starts, seps.element)
         used, switch = len(data), None
         for index in np.flatnonzero(kinds == KIND["ISA"]):
             found = self._separators_at(text, int(starts[index]))
             if found != seps:
                 used, switch = int(starts[index]), found
-                trimmed, starts, kinds = trimmed.slice(0, index), starts[:index], kinds[:index]
+                starts, ends, kinds = starts[:index], ends[:index], kinds[:index]
                 break
-        newlines = np.flatnonzero(np.frombuffer(text, np.uint8) == 10)
+        bounds = np.append(starts, used if switch else len(text)).astype(np.int64)
+        array = pa.LargeStringArray.from_buffers(
+            len(starts), pa.py_buffer(bounds), pa.py_buffer(text)
+        )
+        newlines = np.flatnonzero(buf == 10)
         before = np.searchsorted(newlines, starts)
         previous = (
             np.where(
@@ -376,7 +474,30 @@ class SegmentReader:
         number = self.numbered + np.arange(1, len(kinds) + 1, dtype=np.int64)
         self.numbered += len(kinds)
         txn = np.zeros(len(kinds), np.int64)
-        return Segments(trimmed, kinds, number, line, column, txn), used, switch
+        segments = Segments(array, ends - starts, kinds, number, line, column, txn)
+        return segments, used, switch
+
+
+def _skip_blanks(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Segment starts moved past the line breaks and blanks before the segment id."""
+    starts = starts.copy()
+    last = max(len(buf) - 1, 0)
+    for _ in range(MAX_LEADING_BLANKS):
+        byte = buf[np.minimum(starts, last)] if len(buf) else starts
+        blank = (starts < ends) & ((byte == 32) | (byte == 9) | (byte == 10) | (byte == 13))
+        if not blank.any():
+            break
+        starts[blank] += 1
+    return starts
+
+
+def _one_for_one(error: UnicodeDecodeError) -> tuple[str, int]:
+    return "?", error.start + 1
+
+
+ONE_FOR_ONE = "igrt-edits-one-for-one"
+codecs.register_error(ONE_FOR_ONE, _one_for_one)
+MAX_LEADING_BLANKS = 256
 
 
 class Envelope:
@@ -393,13 +514,11 @@ class Envelope:
         start = self.depth
         events = np.flatnonzero(np.isin(segments.kind, ENVELOPE))
         depth_after = np.zeros(len(events), np.int64)
-        if len(events):
-            fields = [f.to_pylist() for f in element_values(segments, events, seps.element, 8)]
-            for i, index in enumerate(events):
-                self._event(
-                    KINDS[segments.kind[index]], segments, int(index), [f[i] for f in fields]
-                )
-                depth_after[i] = self.depth
+        for i, index in enumerate(events):
+            fields = segments.string(index).split(seps.element)
+            fields += [""] * (9 - len(fields))
+            self._event(KINDS[segments.kind[index]], segments, int(index), fields)
+            depth_after[i] = self.depth
         marks = np.full(len(segments), -1, np.int64)
         marks[events] = np.arange(len(events))
         last = np.maximum.accumulate(marks)
@@ -407,7 +526,7 @@ class Envelope:
         outside = np.flatnonzero((depth != 3) & ~np.isin(segments.kind, ENVELOPE))
         if len(outside):
             index = int(outside[0])
-            name = segments.text[index].as_py().split(seps.element, 1)[0][:12]
+            name = segments.string(index).split(seps.element, 1)[0][:12]
             raise InputError(
                 f"{self.path}: {segments.where(index)}: segment {name!r} is outside a"
                 " transaction set (an 837 holds its segments between ST and SE)"

@@ -32,12 +32,11 @@ from igrt_edits.ingest.x12 import (
     KIND,
     OTHER_837,
     PROFESSIONAL,
+    Fields,
     SegmentReader,
     Segments,
     Window,
-    element_values,
     read_isa,
-    split_values,
     windows,
 )
 
@@ -217,11 +216,12 @@ class _Flattener:
     def where(self, index: int) -> str:
         return self.seg.where(index)
 
-    def fields(self, rows: np.ndarray, upto: int) -> list[pa.Array]:
-        return element_values(self.seg, rows, self.seps.element, upto)
+    def segment_id(self, index: int) -> str:
+        return self.seg.string(index).split(self.seps.element, 1)[0]
 
-    def components(self, values: pa.Array, upto: int) -> list[pa.Array]:
-        return split_values(values, self.seps.component, upto)
+    def fields(self, rows: np.ndarray, upto: int = 0) -> Fields:
+        """The elements of the given segments (`upto` documents the last one read)."""
+        return Fields(self.seg, rows, self.seps.element)
 
     # --- hierarchy ---------------------------------------------------------------------------
 
@@ -229,7 +229,7 @@ class _Flattener:
         loops = self.loops
         hl = loops.of("HL")
         fields = self.fields(hl, 3)
-        ids, parents, levels = (pc.fill_null(f, "") for f in fields[1:4])
+        ids, parents, levels = (pc.fill_null(fields[k], "") for k in (1, 2, 3))
         known = np.asarray(pc.fill_null(pc.index_in(levels, pa.array(LEVELS, TEXT)), -1))
         level = np.zeros(loops.n, np.int64)
         level[hl] = np.where(known >= 0, np.array([20, 22, 23])[np.maximum(known, 0)], -1)
@@ -272,7 +272,7 @@ class _Flattener:
         if entity is not None:
             keep = equals(fields[1], entity)
             rows = rows[keep]
-            fields = [f.filter(pa.array(keep)) for f in fields]
+            fields = fields.subset(keep)
         return first_per(loops.header_hl[rows], loops.n), fields
 
     # --- the run -----------------------------------------------------------------------------
@@ -295,7 +295,7 @@ class _Flattener:
         seps = self.seps
         fields = self.fields(clm, 5)
         claim_id, clm05 = fields[1], fields[5]
-        facility, _, frequency = self.components(clm05, 2)
+        facility, _, frequency = fields.components(5, seps.component, 2)
         txn = loops.txn[clm]
         hl = loops.last_hl[clm]
         in_hl = hl > loops.last_st[clm]
@@ -454,7 +454,7 @@ class _Flattener:
         fields = self.fields(rows, 9)
         keep = equals(fields[1], "82")
         rows = rows[keep]
-        fields = [f.filter(pa.array(keep)) for f in fields]
+        fields = fields.subset(keep)
         return first_per(owner[rows], loops.n), fields
 
     def flag_bad_segments(self) -> None:
@@ -465,11 +465,14 @@ class _Flattener:
             return
         owner = np.where(loops.claim_of[bad] >= 0, loops.claim_of[bad], loops.header_hl[bad])
         first = first_per(owner, loops.n)
-        text = {int(i): self.seg.text[int(i)].as_py()[:12] for i in bad}
+        text = {int(i): self.seg.string(i).split(self.seps.element, 1)[0][:12] for i in bad}
 
         def reason(at: int) -> str:
             index = int(bad[first[at]])
-            return f"{text[index]!r} at {self.where(index)} is not an X12 segment (bad segment id)"
+            return (
+                f"segment id {text[index]!r} at {self.where(index)} is not an X12 segment id"
+                " (2-3 capital letters or digits)"
+            )
 
         for owners in (clm, self.patient, self.sub, self.billing):
             found = gather(owners, first)
@@ -485,7 +488,7 @@ class _Flattener:
             first >= 0,
             "loop order",
             lambda i: (
-                f"{self.seg.text[int(late[first[i]])].as_py()[:3].rstrip(self.seps.element)}"
+                f"{self.segment_id(late[first[i]])}"
                 f" at {self.where(late[first[i]])} follows the claim's service lines (LX);"
                 " claim and subscriber segments come before them"
             ),
@@ -506,7 +509,7 @@ class _Flattener:
             present = valid(element)
             if not present.any():
                 continue
-            qualifier, code = self.components(element, 1)
+            qualifier, code = fields.components(k, seps.component, 1)
             shaped = np.asarray(
                 pc.fill_null(pc.match_substring_regex(qualifier, r"^[A-Z0-9]{1,3}$"), False)
             )
@@ -623,7 +626,7 @@ class _Flattener:
             at >= 0,
             "LX",
             lambda i: (
-                f"{self.seg.text[int(sv[at[i]])].as_py()[:3]} at {self.where(sv[at[i]])}"
+                f"{self.segment_id(sv[at[i]])} at {self.where(sv[at[i]])}"
                 " is not in a service line (no LX before it)"
             ),
         )
@@ -661,7 +664,7 @@ class _Flattener:
             claim < 0,
             "CLM",
             lambda i: (
-                f"{self.seg.text[int(rows['anchor'][i])].as_py()[:3]} at"
+                f"{self.segment_id(rows['anchor'][i])} at"
                 f" {self.where(rows['anchor'][i])} is not in a claim (no CLM before it in its HL"
                 " loop)"
             ),
@@ -709,7 +712,9 @@ class _Flattener:
         professional = loops.kind[rows] == KIND["SV1"]
         mask = pa.array(professional)
         composite = pc.if_else(mask, fields[1], fields[2])
-        parts = self.components(composite, 5)
+        sv1 = fields.components(1, self.seps.component, 5)
+        sv2 = fields.components(2, self.seps.component, 5)
+        parts = [pc.if_else(mask, a, b) for a, b in zip(sv1, sv2, strict=True)]
         rendering, rendering_fields = self.rendering(loops.line_of >= 0, loops.line_of)
         line_provider = pick(rendering_fields[9], gather(loops.line_of[rows], rendering))
         self.composite = (pick(composite, at), pick(parts[0], at), at)
@@ -732,13 +737,11 @@ class _Flattener:
         fields = self.fields(dtp, 3)
         keep = equals(fields[1], "472")
         dtp = dtp[keep]
-        fields = [f.filter(pa.array(keep)) for f in fields]
+        fields = fields.subset(keep)
         first = first_per(loops.line_of[dtp], loops.n)
         at = gather(lx, first)
         start, _ = _period(fields[2], fields[3])
-        self.line_dtp = gather(
-            lx, gather(first, dtp)
-        )
+        self.line_dtp = gather(lx, gather(first, dtp))
         return pick(start, at), pick(fields[2], at)
 
     def line_problems(self, rows, service, date, line_fmt, claim_period, txn, out: Problems):
@@ -754,7 +757,7 @@ class _Flattener:
             (sv >= 0) & wrong_kind,
             "SV1",
             lambda i: (
-                f"{self.seg.text[int(sv[i])].as_py()[:3]} at {self.where(sv[i])} does not"
+                f"{self.segment_id(sv[i])} at {self.where(sv[i])} does not"
                 " belong in an 837" + ("I" if txn[i] == INSTITUTIONAL else "P")
             ),
         )
