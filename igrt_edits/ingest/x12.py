@@ -149,7 +149,7 @@ class Segments:
     """Column (1-based, in bytes) the segment starts at."""
     txn: np.ndarray
     """At ST segments: the transaction's kind (NOT_837, PROFESSIONAL, ...); 0 elsewhere."""
-    found: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    found: dict = field(default_factory=dict, repr=False)
     """Byte offsets of each separator character asked about, found once."""
 
     def __len__(self) -> int:
@@ -169,8 +169,10 @@ class Segments:
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """(start, end) byte offsets of each segment in the text's data buffer."""
-        offsets, _ = _buffers(self.text)
-        return offsets[:-1], offsets[:-1] + self.length
+        if "bounds" not in self.found:
+            offsets, _ = _buffers(self.text)
+            self.found["bounds"] = (offsets[:-1], offsets[:-1] + self.length)
+        return self.found["bounds"]
 
     def separators_in(self, char: str) -> tuple[np.ndarray, np.ndarray]:
         """Per segment: index of its first `char` among `positions(char)`, and how many."""
@@ -317,9 +319,17 @@ class Fields:
             self.cache[k] = _text(self.data, *self.span(k))
         return self.cache[k]
 
-    def components(self, k: int, separator: str, upto: int) -> list[pa.Array]:
-        """Components 0..`upto` of element k (split at the component separator)."""
-        start, end, present = self.span(k)
+    def chosen(self, choose: np.ndarray, k_true: int, k_false: int) -> tuple:
+        """The span of element `k_true` where `choose`, else of element `k_false`."""
+        a, b = self.span(k_true), self.span(k_false)
+        return tuple(np.where(choose, x, y) for x, y in zip(a, b, strict=True))
+
+    def text(self, span: tuple) -> pa.Array:
+        return _text(self.data, *span)
+
+    def components(self, k, separator: str, upto: int) -> list[pa.Array]:
+        """Components 0..`upto` of element k, or of a span (split at `separator`)."""
+        start, end, present = self.span(k) if isinstance(k, int) else k
         seps = self.segments.positions(separator)
         first = np.searchsorted(seps, start)
         count = np.where(present, np.searchsorted(seps, end) - first, 0)

@@ -175,7 +175,8 @@ def valid(values: pa.Array) -> np.ndarray:
 
 
 class Problems:
-    """The first problem found for each of a set of items (claims or rows)."""
+    """The problems found for each of a set of items (claims or rows): the element of the
+    first, and every reason (joined with '; ')."""
 
     def __init__(self, count: int) -> None:
         self.column = np.full(count, None, dtype=object)
@@ -183,11 +184,15 @@ class Problems:
         self.found = np.zeros(count, dtype=bool)
 
     def flag(self, mask: np.ndarray, column: str, reason: Callable[[int], str]) -> None:
-        """Items under `mask` without a problem yet get this one (reason made per item)."""
-        for i in np.flatnonzero(mask & ~self.found):
-            self.column[i] = column
-            self.reason[i] = reason(int(i))
-            self.found[i] = True
+        """Items under `mask` get this problem (its reason made per item)."""
+        for i in np.flatnonzero(mask):
+            self.add(int(i), column, reason(int(i)))
+
+    def add(self, i: int, column, reason: str) -> None:
+        if not self.found[i]:
+            self.column[i], self.reason[i], self.found[i] = column, reason, True
+        elif reason not in self.reason[i]:
+            self.reason[i] = f"{self.reason[i]}; {reason}"
 
 
 def separator_hint(value: str | None, component: str) -> str:
@@ -330,7 +335,7 @@ class _Flattener:
             "CLM01",
             lambda i: f"CLM at {self.where(clm[i])} has no claim id (CLM01)",
         )
-        clm05_text = clm05.to_pylist() if not problems.found.all() else []
+        clm05_text = clm05.to_pylist()
         no_component = valid(clm05) & ~np.asarray(
             pc.fill_null(pc.match_substring(clm05, seps.component), False)
         )
@@ -344,14 +349,14 @@ class _Flattener:
             ),
         )
         problems.flag(
-            ~valid(facility),
+            ~no_component & ~valid(facility),
             "CLM05",
             lambda i: (
                 f"CLM at {self.where(clm[i])} has no place of service or facility code (CLM05-1)"
             ),
         )
         problems.flag(
-            (txn == INSTITUTIONAL) & ~valid(frequency),
+            (txn == INSTITUTIONAL) & ~no_component & valid(facility) & ~valid(frequency),
             "CLM05",
             lambda i: f"CLM at {self.where(clm[i])} has no claim frequency code (CLM05-3)",
         )
@@ -362,7 +367,8 @@ class _Flattener:
             (sub >= 0) & (member_at < 0),
             "NM1*IL",
             lambda i: (
-                f"the subscriber loop (HL at {self.where(sub[i])}) has no subscriber NM1*IL segment"
+                f"the subscriber loop of the HL at {self.where(sub[i])} has no subscriber NM1*IL"
+                " segment"
             ),
         )
         member_id = pick(member_fields[9], member_at)
@@ -711,20 +717,23 @@ class _Flattener:
         fields = self.fields(rows, 5)
         professional = loops.kind[rows] == KIND["SV1"]
         mask = pa.array(professional)
-        composite = pc.if_else(mask, fields[1], fields[2])
-        sv1 = fields.components(1, self.seps.component, 5)
-        sv2 = fields.components(2, self.seps.component, 5)
-        parts = [pc.if_else(mask, a, b) for a, b in zip(sv1, sv2, strict=True)]
+        # SV1: 01 composite, 02 charge, 04 units, 05 place; SV2: 01 revenue, 02 composite,
+        # 03 charge, 05 units.
+        composite_span = fields.chosen(professional, 1, 2)
+        composite = fields.text(composite_span)
+        parts = fields.components(composite_span, self.seps.component, 5)
         rendering, rendering_fields = self.rendering(loops.line_of >= 0, loops.line_of)
         line_provider = pick(rendering_fields[9], gather(loops.line_of[rows], rendering))
-        self.composite = (pick(composite, at), pick(parts[0], at), at)
+        self.composite = (pick(composite, at),)
         self.revenue = pick(pc.if_else(mask, pa.scalar(None, TEXT), fields[1]), at)
         self.service_kind = np.where(sv >= 0, loops.kind[np.maximum(sv, 0)], -1)
+        units = fields.text(fields.chosen(professional, 4, 5))
+        charge = fields.text(fields.chosen(professional, 2, 3))
         return {
             "code": pick(parts[1], at),
             "modifiers": [pick(parts[k], at) for k in range(2, 6)],
-            "units": pick(pc.if_else(mask, fields[4], fields[5]), at),
-            "charge": pick(pc.if_else(mask, fields[2], fields[3]), at),
+            "units": pick(units, at),
+            "charge": pick(charge, at),
             "place": pick(pc.if_else(mask, fields[5], pa.scalar(None, TEXT)), at),
             "provider": pick(line_provider, at),
         }
@@ -748,6 +757,7 @@ class _Flattener:
         """Broken service lines: each breaks its claim (every line of it is rejected)."""
         claim, sv = rows["claim"], rows["sv"]
         problems = Problems(len(claim))
+        self.broken_lines: dict[int, list[int]] = {}
         composite = self.composite[0]
         seps = self.seps
         wrong_kind = ((self.service_kind == KIND["SV1"]) & (txn == INSTITUTIONAL)) | (
@@ -809,12 +819,15 @@ class _Flattener:
                 )
             ),
         )
-        first = first_per(np.where(problems.found & (claim >= 0), claim, -1), len(self.clm))
-        source = gather(claim, first)
-        hit = (source >= 0) & ~out.found
-        out.column[hit] = problems.column[source[hit]]
-        out.reason[hit] = problems.reason[source[hit]]
-        out.found[hit] = True
+        for i in np.flatnonzero(problems.found & (claim >= 0)):
+            self.broken_lines.setdefault(int(claim[i]), []).append(int(i))
+        order = np.argsort(claim, kind="stable")
+        ordered = claim[order]
+        for owner, broken in self.broken_lines.items():
+            low, high = np.searchsorted(ordered, [owner, owner + 1])
+            for row in order[low:high]:
+                for i in broken:
+                    out.add(int(row), problems.column[i], problems.reason[i])
         bare = problems.found & (claim < 0)
         out.flag(bare, "", lambda i: problems.reason[i])
         code_missing = (sv >= 0) & ~professional & revenue & ~valid(service["code"])
