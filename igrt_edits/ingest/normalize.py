@@ -110,11 +110,16 @@ class Problems:
 
     def describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(first failing column, all reasons joined) for the given row positions."""
-        first, joined = self._describe(rows)
-        if self.given is not None:
-            take = pa.array(rows, type=pa.int64())
-            first = pc.coalesce(self.given[1].take(take), first)
-            joined = pc.coalesce(self.given[2].take(take), joined)
+        if self.given is None:
+            return self._describe(rows)
+        given = self.given[0][rows]
+        first, joined = self._describe(rows[~given])
+        at = np.full(len(rows), -1, np.int64)
+        at[~given] = np.arange(int((~given).sum()))
+        spread_back = pa.array(np.maximum(at, 0), pa.int64(), mask=at < 0)
+        take = pa.array(rows, type=pa.int64())
+        first = pc.coalesce(self.given[1].take(take), first.take(spread_back))
+        joined = pc.coalesce(self.given[2].take(take), joined.take(spread_back))
         return first, joined
 
     def _describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:

@@ -261,7 +261,11 @@ def segment_kinds(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, ele
     known = np.searchsorted(_KNOWN_CODES, code)
     known = np.minimum(known, len(_KNOWN_CODES) - 1)
     kinds = np.where(_KNOWN_CODES[known] == code, _KNOWN_KINDS[known], KIND["OTHER"])
-    return np.where(shaped, kinds, KIND["BAD"]).astype(np.int8)
+    kinds = np.where(shaped, kinds, KIND["BAD"])
+    # An ISA declares its own element separator (its 4th character): an interchange with other
+    # separators starts there.
+    isa = (b0 == ord("I")) & (b1 == ord("S")) & (b2 == ord("A")) & (lengths > 3)
+    return np.where(isa, KIND["ISA"], kinds).astype(np.int8)
 
 
 def _id_byte(b: np.ndarray) -> np.ndarray:
@@ -415,20 +419,27 @@ class SegmentReader:
                 self.separators = self._separators_at(data, 0)
             while self.separators is not None:
                 terminator = self.separators.segment.encode("latin-1")
-                if eof and data.strip() and not data.rstrip(b" \t\r\n").endswith(terminator):
-                    data += terminator  # the last segment without its terminator
                 end = data.rfind(terminator)
-                if end < 0:
-                    break
-                segments, used, switch = self._tokenize(data[: end + 1])
-                if len(segments):
-                    self.envelope.check(segments, self.separators)
-                    yield segments, self.separators
-                self._advance(data[:used])
-                data = data[used:]
-                if switch is None:
-                    break
-                self.separators = switch
+                if end >= 0:
+                    segments, used, switch = self._tokenize(data[: end + 1])
+                    if len(segments):
+                        self.envelope.check(segments, self.separators)
+                        yield segments, self.separators
+                    self._advance(data[:used])
+                    data = data[used:]
+                    if switch is not None:
+                        self.separators = switch
+                        continue
+                rest = _strip_lead(data)
+                if rest.startswith(b"ISA") and (eof or len(rest) > 2 * ISA_LENGTH):
+                    found = self._separators_at(data, 0)
+                    if found != self.separators:  # the next interchange has its own
+                        self.separators = found
+                        continue
+                if eof and rest:
+                    data += terminator  # the last segment without its terminator
+                    continue
+                break
         self.envelope.finish()
 
     def _separators_at(self, data: bytes, start: int) -> Separators:
@@ -562,16 +573,16 @@ class Envelope:
 
     def _misplaced(self, kind: str) -> str:
         depth = self.depth
+        if depth == 3:
+            return "inside a transaction set: the ST before it has no SE"
         return {
             "ISA": "before the previous interchange's IEA",
             "GS": "outside an interchange (no ISA before it)"
             if depth == 0
             else "before the previous group's GE",
-            "ST": "outside a functional group (no GS before it)"
-            if depth < 2
-            else "before the previous transaction's SE",
+            "ST": "outside a functional group (no GS before it)",
             "SE": "with no ST before it",
-            "GE": "with no GS before it" if depth < 2 else "before the transaction's SE",
+            "GE": "with no GS before it",
             "IEA": "with no ISA before it" if depth < 1 else "before the group's GE",
         }[kind]
 

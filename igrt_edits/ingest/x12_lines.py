@@ -786,7 +786,7 @@ class _Flattener:
             ),
         )
         problems.flag(
-            (sv >= 0) & professional & ~valid(service["code"]),
+            (sv >= 0) & professional & ~no_component & ~valid(service["code"]),
             "SV101",
             lambda i: f"SV1 at {self.where(sv[i])} has no procedure code (SV101-2)",
         )

@@ -125,7 +125,9 @@ def _segments(lines: pa.Table, first: np.ndarray, ordinal: np.ndarray, kind: str
             "SV2*0333*", composite, "*", col["charge_amount"], "*UN*", col["units"], "~\n"
         )
         extra = _join("DTP*434*RD8*", date, "-", date, "~\nCL1*1**01~\n")
-    diagnoses = pc.replace_substring(pc.replace_substring(col["diagnosis_codes"], ".", ""), ",", "*ABF:")
+    diagnoses = pc.replace_substring(
+        pc.replace_substring(col["diagnosis_codes"], ".", ""), ",", "*ABF:"
+    )
     header = _join(
         "HL*", hl, "*1*22*0~\nSBR*P*18*******", pc.fill_null(filing, "ZZ"), "~\n",
         "NM1*IL*1*MEMBER*PATIENT****MI*", col["patient_id"], "~\n",
@@ -165,8 +167,7 @@ def _claim_totals(charges: pa.Array, first: np.ndarray) -> pa.Array:
 def _join(*parts) -> pa.Array:
     """Element-wise concatenation of arrays and literal strings."""
     values = [
-        pa.scalar(p, TEXT) if isinstance(p, str) else pc.fill_null(p.cast(TEXT), "")
-        for p in parts
+        pa.scalar(p, TEXT) if isinstance(p, str) else pc.fill_null(p.cast(TEXT), "") for p in parts
     ]
     return pc.binary_join_element_wise(*values, pa.scalar("", TEXT))
 
@@ -174,5 +175,7 @@ def _join(*parts) -> pa.Array:
 def _bytes(text: pa.Array) -> bytes:
     """The concatenation of a string array's values, straight from its data buffer."""
     text = text.cast(TEXT)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[
+        text.offset : text.offset + len(text) + 1
+    ]
     return text.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
