@@ -367,7 +367,7 @@ def test_sarif_github_and_table_point_at_the_segment_line_and_column(tmp_path):
         for r in results
     }
     text = edi.read_text()
-    for segment, region in regions.items():
+    for region in regions.values():
         assert region["startLine"] == 1
         assert text[region["startColumn"] - 1 :].startswith("SV1*HC:G600")
     github = CliRunner().invoke(main, ["check", str(edi), "--format", "github"])

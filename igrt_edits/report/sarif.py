@@ -3,9 +3,9 @@
 The tool driver lists every rule of the catalog (rules not applied in this run are marked
 disabled). Each result points at the input file and the line's row (`region.startLine`; a
 CSV row is a text line unless a quoted field spans lines; an X12 line points at the line and
-column where its service segment starts, its `source_row` being the segment number), names the claim and the claim line
-as logical locations and carries the finding's fingerprint in `partialFingerprints`, so code
-scanning tracks the same finding across runs.
+column where its service segment starts, its `source_row` being the segment number), names
+the claim and the claim line as logical locations and carries the finding's fingerprint in
+`partialFingerprints`, so code scanning tracks the same finding across runs.
 """
 
 from __future__ import annotations
