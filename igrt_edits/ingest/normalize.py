@@ -45,6 +45,9 @@ CLAIM_TYPES = {
     "837i": "institutional",
     "ub-04": "institutional",
     "ub04": "institutional",
+    # NCH claim type codes of the CMS research (RIF/CCW) files
+    **dict.fromkeys(("10", "20", "30", "40", "50", "60", "61"), "institutional"),
+    **dict.fromkeys(("71", "72", "81", "82"), "professional"),
 }
 SETTINGS = {
     "opps": "OPPS",
@@ -170,6 +173,8 @@ def _normalize(extract: Extract, file_index: int) -> Part:
     if extract.problems is not None:
         problems.take_reader_problems(*extract.problems)
     raw = {name: single_chunk(table.column(name)) for name in table.column_names}
+    for name, parts in extract.columns.composites.items():
+        raw[name] = _joined([raw[f"{name}.{i}"] for i in range(len(parts))], name, problems)
     out: dict[str, pa.Array] = {
         "claim_id": _required_text(raw["claim_id"], "claim_id", problems),
         "patient_id": _required_text(raw["patient_id"], "patient_id", problems),
@@ -215,6 +220,13 @@ def _normalize(extract: Extract, file_index: int) -> Part:
         format=extract.format,
         size_bytes=extract.size_bytes,
     )
+
+
+def _joined(parts: list[pa.Array], column: str, problems: Problems) -> pa.Array:
+    """A field composed of several columns: their trimmed text joined (null if any is blank)."""
+    texts = [pc.cast(_trimmed(decode_text(p, column, problems)), pa.string()) for p in parts]
+    texts = [pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t) for t in texts]
+    return pc.binary_join_element_wise(*texts, "")
 
 
 def _family(table: pa.Table, family: str) -> list[str]:

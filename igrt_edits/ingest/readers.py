@@ -480,7 +480,7 @@ def _unique_names(headers: Sequence[str]) -> list[str]:
 def _renames(columns: ColumnMap) -> dict[str, str]:
     """canonical (or `family.i`) -> source column name."""
     renames = dict(columns.single)
-    for family, members in columns.families.items():
+    for family, members in (*columns.families.items(), *columns.composites.items()):
         for i, name in enumerate(members):
             renames[f"{family}.{i}"] = name
     return renames
