@@ -114,7 +114,9 @@ class ColumnMap:
         return cols
 
     def has(self, canonical: str) -> bool:
-        return canonical in self.single or canonical in self.families or canonical in self.composites
+        return (
+            canonical in self.single or canonical in self.families or canonical in self.composites
+        )
 
 
 _ORDINALS = {"prncpal": 0, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}

@@ -28,6 +28,13 @@ SIZES = {
 FLOOR = {
     "parquet": "import sys, pyarrow.parquet as pq; pq.read_table(sys.argv[1])",
     "csv": "import sys, pyarrow.csv as pc; pc.read_csv(sys.argv[1])",
+    # An 837 has no third-party reader fast enough to be a floor: the floor is igrt-edits'
+    # own X12 reader (segments to claim lines), so its row shows the reader's claims/s.
+    "x12": (
+        "import sys; from pathlib import Path;"
+        " from igrt_edits.ingest.readers import plan_read, iter_extracts;"
+        " sum(e.table.num_rows for e in iter_extracts(plan_read(Path(sys.argv[1])), 10**6))"
+    ),
 }
 
 
@@ -78,6 +85,19 @@ def dataset(directory: Path, size: str, fmt: str, seed: int, echo) -> Path:
     return path
 
 
+STARTUP = "import igrt_edits.ingest.readers, igrt_edits.ingest.x12_lines"
+"""What an X12 floor run spends before reading (subtracted for the reader's claims/s)."""
+
+
+def count_claims(path: Path) -> int:
+    """CLM segments in an 837 file (the generator writes one per line of the file)."""
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            count += block.count(b"\nCLM*")
+    return count
+
+
 def check_command(path: Path, output: Path, stream: bool) -> list[str]:
     mode = "--stream" if stream else "--no-stream"
     return [
@@ -111,15 +131,18 @@ def bench(
             for fmt in formats:
                 path = dataset(directory, size, fmt, seed, echo)
                 floor = Measure("read (floor)")
+                startup = Measure("startup") if fmt == "x12" else None
                 check = Measure("igrt-edits check")
                 streamed = Measure("igrt-edits check --stream") if stream else None
                 for run in range(runs):
                     echo(f"{size} {fmt}: run {run + 1} of {runs}")
                     floor.add([sys.executable, "-c", FLOOR[fmt], str(path)])
+                    if startup is not None:
+                        startup.add([sys.executable, "-c", STARTUP])
                     check.add(check_command(path, output, stream=False))
                     if streamed is not None:
                         streamed.add(check_command(path, output, stream=True))
-                rows.append((size, fmt, path, floor, check, streamed))
+                rows.append((size, fmt, path, floor, check, streamed, startup))
     return report(rows, runs)
 
 
@@ -131,7 +154,7 @@ def report(rows, runs: int) -> list[str]:
         f"{'size':>5} {'input':8} {'command':28} {'wall s':>22} {'peak RSS MB':>22}"
         f" {'lines/s':>11}",
     ]
-    for size, fmt, path, floor, check, streamed in rows:
+    for size, fmt, path, floor, check, streamed, startup in rows:
         count = SIZES[size]
         for measure in (floor, check, streamed):
             if measure is None:
@@ -141,6 +164,16 @@ def report(rows, runs: int) -> list[str]:
             lines.append(
                 f"{size:>5} {fmt:8} {measure.label:28} {wall:>22} {peak:>22}"
                 f" {count / measure.wall:>11,.0f}"
+            )
+        if startup is not None:
+            claims = count_claims(path)
+            reading = [max(f - st, 1e-9) for f, st in zip(floor.walls, startup.walls, strict=True)]
+            lines.append(
+                f"{'':>5} {'':8} X12 reader: {claims:,} claims in"
+                f" {statistics.median(reading):.2f} s after {startup.wall:.2f} s of startup:"
+                f" {claims / statistics.median(reading):,.0f} claims/s"
+                f" ({claims / max(reading):,.0f}-{claims / min(reading):,.0f}),"
+                f" {count / statistics.median(reading):,.0f} lines/s"
             )
         ratio = statistics.median(c / f for c, f in zip(check.walls, floor.walls, strict=True))
         lines.append(
