@@ -480,9 +480,10 @@ def test_cms_research_file_outpatient_loads_through_aliases_and_derives_opps():
     raw = outpatient.read_text(encoding="utf-8").splitlines()
     header = raw[0].split("|")
     first = raw[1].split("|")
-    assert lines.column("service_date")[0].as_py() == dt.datetime.strptime(
-        first[header.index("REV_CNTR_DT")], "%d-%b-%Y"
-    ).date()
+    assert (
+        lines.column("service_date")[0].as_py()
+        == dt.datetime.strptime(first[header.index("REV_CNTR_DT")], "%d-%b-%Y").date()
+    )
 
 
 def test_cms_research_file_carrier_derives_mpfs_from_claim_type_and_place():
@@ -500,14 +501,32 @@ C2,1,P1,2024-03-04,77014,40,8,5,1
 C3,1,P1,2024-03-04,77014,40,1,,1
 """
     result = run([write(tmp_path, text)])
-    bill = dict(zip(result.lines.column("claim_id").to_pylist(), result.lines.column("bill_type").to_pylist(), strict=True))
+    bill = dict(
+        zip(
+            result.lines.column("claim_id").to_pylist(),
+            result.lines.column("bill_type").to_pylist(),
+            strict=True,
+        )
+    )
     assert bill == {"C1": "0131", "C2": "0851", "C3": None}
-    setting = dict(zip(result.lines.column("claim_id").to_pylist(), result.lines.column("setting").to_pylist(), strict=True))
+    setting = dict(
+        zip(
+            result.lines.column("claim_id").to_pylist(),
+            result.lines.column("setting").to_pylist(),
+            strict=True,
+        )
+    )
     assert setting == {"C1": "OPPS", "C2": "OTHER", "C3": "OTHER"}
 
 
 def test_a_missing_column_lists_the_closest_of_a_long_header_then_how_many_more(tmp_path):
-    names = [f"COL_{i:03d}" for i in range(230)] + ["claim_id", "line_number", "patient_id", "procedure_code", "svc_date"]
+    names = [f"COL_{i:03d}" for i in range(230)] + [
+        "claim_id",
+        "line_number",
+        "patient_id",
+        "procedure_code",
+        "svc_date",
+    ]
     path = write(tmp_path, ",".join(names) + "\n" + ",".join("x" for _ in names) + "\n")
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2

@@ -333,15 +333,23 @@ class Fields:
 
     def components(self, k, separator: str, upto: int) -> list[pa.Array]:
         """Components 0..`upto` of element k, or of a span (split at `separator`)."""
+        return [self.text(span) for span in self.component_spans(k, separator, upto)]
+
+    def component_spans(self, k, separator: str, upto: int) -> list[tuple]:
         start, end, present = self.span(k) if isinstance(k, int) else k
         seps = self.segments.positions(separator)
+        start, end = np.where(present, start, 0), np.where(present, end, 0)
         first = np.searchsorted(seps, start)
-        count = np.where(present, np.searchsorted(seps, end) - first, 0)
-        parts = []
-        for j in range(upto + 1):
-            s, e, here = _part(seps, first, count, start, end, j)
-            parts.append(_text(self.data, s, e, here & present))
-        return parts
+        count = np.where(present, np.searchsorted(seps, end) - first, -1)
+        return [_part(seps, first, count, start, end, j) for j in range(upto + 1)]
+
+    def text_at(self, span: tuple, at: np.ndarray) -> pa.Array:
+        """The text of `span` for each of `at` (indexes into these segments; -1: null)."""
+        start, end, present = span
+        if not len(start):
+            return pa.nulls(len(at), TEXT)
+        index = np.maximum(at, 0)
+        return _text(self.data, start[index], end[index], present[index] & (at >= 0))
 
     def has(self, k: int, separator: str) -> np.ndarray:
         """Whether element k holds `separator`."""
@@ -354,24 +362,20 @@ class Fields:
 
 
 def _part(seps, first, count, start, end, k):
-    """Span of part k between separators: part 0 runs from the start to the first one."""
-    if k == 0:
-        stop = np.where(
-            count > 0, seps[np.minimum(first, max(len(seps) - 1, 0))] if len(seps) else end, end
-        )
-        return start, stop, np.ones(len(start), dtype=bool)
-    present = count >= k
+    """Span of part k between separators (part 0 runs from the start to the first one);
+    where the part is not present its span is meaningless and `present` is False."""
     if not len(seps):
-        return start, start, present
-    last = len(seps) - 1
-    begin = np.where(present, seps[np.minimum(first + k - 1, last)] + 1, start)
-    stop = np.where(count > k, seps[np.minimum(first + k, last)], end)
-    return begin, np.where(present, stop, begin), present
+        return start, end, np.full(len(start), k == 0)
+    if k == 0:
+        return start, np.where(count > 0, np.take(seps, first, mode="clip"), end), count >= 0
+    begin = np.take(seps, first + (k - 1), mode="clip") + 1
+    stop = np.where(count > k, np.take(seps, first + k, mode="clip"), end)
+    return begin, stop, count >= k
 
 
 def _text(data: np.ndarray, start: np.ndarray, end: np.ndarray, present: np.ndarray) -> pa.Array:
     """The byte spans as an Arrow large string array (null where absent or empty)."""
-    lengths = np.where(present, end - start, 0).astype(np.int64)
+    lengths = np.where(present, end - start, 0)
     valid = lengths > 0
     offsets = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])

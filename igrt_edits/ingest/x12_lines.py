@@ -510,7 +510,7 @@ class _Flattener:
         codes, owners, order = [], [], []
         malformed_at = np.full(len(hi), -1, np.int64)
         malformed_text: dict[int, str] = {}
-        for k in range(1, 13):
+        for k in range(1, min(12, int(fields.count.max(initial=0))) + 1):
             element = fields[k]
             present = valid(element)
             if not present.any():
@@ -716,25 +716,23 @@ class _Flattener:
         at = _compact(sv)
         fields = self.fields(rows, 5)
         professional = loops.kind[rows] == KIND["SV1"]
-        mask = pa.array(professional)
         # SV1: 01 composite, 02 charge, 04 units, 05 place; SV2: 01 revenue, 02 composite,
         # 03 charge, 05 units.
         composite_span = fields.chosen(professional, 1, 2)
-        composite = fields.text(composite_span)
-        parts = fields.components(composite_span, self.seps.component, 5)
+        parts = fields.component_spans(composite_span, self.seps.component, 5)
         rendering, rendering_fields = self.rendering(loops.line_of >= 0, loops.line_of)
         line_provider = pick(rendering_fields[9], gather(loops.line_of[rows], rendering))
-        self.composite = (pick(composite, at),)
-        self.revenue = pick(pc.if_else(mask, pa.scalar(None, TEXT), fields[1]), at)
+        self.composite = (fields.text_at(composite_span, at),)
+        revenue = fields.span(1)
+        self.revenue = fields.text_at((*revenue[:2], revenue[2] & ~professional), at)
         self.service_kind = np.where(sv >= 0, loops.kind[np.maximum(sv, 0)], -1)
-        units = fields.text(fields.chosen(professional, 4, 5))
-        charge = fields.text(fields.chosen(professional, 2, 3))
+        place = fields.span(5)
         return {
-            "code": pick(parts[1], at),
-            "modifiers": [pick(parts[k], at) for k in range(2, 6)],
-            "units": pick(units, at),
-            "charge": pick(charge, at),
-            "place": pick(pc.if_else(mask, fields[5], pa.scalar(None, TEXT)), at),
+            "code": fields.text_at(parts[1], at),
+            "modifiers": [fields.text_at(parts[k], at) for k in range(2, 6)],
+            "units": fields.text_at(fields.chosen(professional, 4, 5), at),
+            "charge": fields.text_at(fields.chosen(professional, 2, 3), at),
+            "place": fields.text_at((*place[:2], place[2] & professional), at),
             "provider": pick(line_provider, at),
         }
 
