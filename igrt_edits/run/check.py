@@ -1,16 +1,24 @@
-"""Run a check from a Config: catalog -> rule set -> pipeline. Used by the CLI and by tests."""
+"""Run a check from a Config: catalog -> rule set -> the run mode (in memory or streamed).
+
+Used by the CLI and by tests.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
-from igrt_edits.catalog.model import Catalog, load_catalog
+from igrt_edits.catalog.load import load_catalog
+from igrt_edits.catalog.rule import Catalog
 from igrt_edits.config import Config
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.context import ContextOptions
+from igrt_edits.ingest.readers import discover
 from igrt_edits.rules.engine import RuleSet
-from igrt_edits.rules.kinds import RunOptions
-from igrt_edits.run.local import LoadOptions, Progress, RunResult, lint
+from igrt_edits.rules.kinds.base import RunOptions
+from igrt_edits.run.local import LoadOptions, Progress, lint_in_memory, quiet
+from igrt_edits.run.result import RunResult
+from igrt_edits.run.stream import lint_streamed
 
 
 def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
@@ -74,3 +82,38 @@ def run_check(
         progress=progress,
     )
     return catalog, ruleset, result
+
+
+def lint(
+    paths: Sequence[str],
+    ruleset: RuleSet,
+    context: ContextOptions,
+    load: LoadOptions | None = None,
+    max_reject_rate: float | None = None,
+    stream: bool | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Lint every line of the given files, directories or globs together.
+
+    `stream=True` partitions the lines by patient to temporary files and checks one partition
+    at a time (for inputs larger than memory); `None` streams when the inputs are large.
+    """
+    started = time.perf_counter()
+    load = load or LoadOptions()
+    progress = progress or quiet
+    files, skipped = discover(paths)
+    if stream or (stream is None and should_stream(files)):
+        result = lint_streamed(files, ruleset, context, load, max_reject_rate, progress=progress)
+    else:
+        result = lint_in_memory(files, ruleset, context, load, max_reject_rate, progress)
+    result.skipped_files = [str(p) for p in skipped]
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+STREAM_ABOVE_BYTES = 2 << 30
+"""Inputs larger than this (on disk) are linted in streaming mode unless told otherwise."""
+
+
+def should_stream(files: Sequence) -> bool:
+    return sum(path.stat().st_size for path in files) > STREAM_ABOVE_BYTES

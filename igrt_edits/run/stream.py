@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,15 +37,11 @@ from igrt_edits.run.local import (
     Checked,
     LoadOptions,
     Progress,
-    RunResult,
-    account,
     check_lines,
-    check_reject_rate,
     plan_all,
     read_normalized,
-    rules_skipped,
-    sort_rejects,
 )
+from igrt_edits.run.result import LineCounts, RunResult, account, check_reject_rate, sort_rejects
 from igrt_edits.util.arrow import as_dictionary, single_chunk
 from igrt_edits.util.hashing import fnv1a64
 
@@ -106,7 +101,7 @@ def lint_streamed(
     try:
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
-        summaries, rejected, has_diagnosis = read_normalized(
+        summaries, rejected = read_normalized(
             plans, context, spill.add, tell, batch_lines=STREAM_BATCH_LINES
         )
         spill.close()
@@ -123,7 +118,7 @@ def lint_streamed(
         rejects = sort_rejects(pa.concat_tables([*rejected, *merged.conflicts]))
         account(summaries, rejects, merged.checked, merged.out_of_scope)
         check_reject_rate(summaries, max_reject_rate)
-        return merged.result(summaries, rejects, ruleset, has_diagnosis)
+        return merged.result(summaries, rejects, ruleset)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -258,11 +253,7 @@ class Merged:
         self.conflicts: list[pa.Table] = []
         self.checked = np.zeros(files, dtype=np.int64)
         self.out_of_scope = np.zeros(files, dtype=np.int64)
-        self.settings: Counter[str] = Counter()
-        self.schemes: Counter[str] = Counter()
-        self.patients = 0
-        self.claims = 0
-        self.charges = 0.0
+        self.counts = LineCounts({}, {}, 0, 0, 0.0)
 
     def add(self, part: Checked) -> None:
         if len(part.findings):
@@ -274,13 +265,9 @@ class Merged:
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
         self.out_of_scope += part.out_of_scope
-        self.settings.update(part.settings)
-        self.schemes.update(part.schemes)
-        self.patients += part.patients
-        self.claims += part.claims
-        self.charges += part.charges_flagged
+        self.counts = self.counts.plus(part.counts)
 
-    def result(self, summaries, rejects, ruleset: RuleSet, has_diagnosis) -> RunResult:
+    def result(self, summaries, rejects, ruleset: RuleSet) -> RunResult:
         if self.findings:
             table = pa.concat_tables(self.findings).unify_dictionaries()
             self.findings.clear()
@@ -301,17 +288,4 @@ class Merged:
             findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_COLUMNS)]
         else:
             findings = empty_findings()
-        return RunResult(
-            findings=findings,
-            rejects=rejects,
-            files=summaries,
-            skipped_files=[],
-            lines=None,
-            setting_unknown=self.settings.get("unknown", 0),
-            settings_seen=dict(sorted(self.settings.items())),
-            schemes_seen=dict(sorted(self.schemes.items())),
-            rules_skipped=rules_skipped(ruleset, has_diagnosis),
-            patients_checked=self.patients,
-            claims_checked=self.claims,
-            charges_flagged=round(self.charges, 2),
-        )
+        return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)
