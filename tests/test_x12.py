@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError
-from igrt_edits.ingest.readers import discover, iter_extracts, plan_read
-from igrt_edits.ingest.x12_lines import iter_x12
+from igrt_edits.ingest.readers import discover, iter_extracts, iter_x12, plan_read
 from igrt_edits.run.check import run_check
 from igrt_edits.synth.generate import generate_claims
 from igrt_edits.synth.x12 import write_x12

@@ -26,6 +26,8 @@ import pyarrow.parquet as pq
 from igrt_edits.errors import InputError
 from igrt_edits.ingest import x12
 from igrt_edits.ingest.columns import ColumnMap, is_contract_column, match_columns, normalize_name
+from igrt_edits.ingest.x12_lines import COLUMNS as X12_LINE_COLUMNS
+from igrt_edits.ingest.x12_lines import Flat, read_windows
 
 CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -170,8 +172,6 @@ def plan_read(
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a CSV or Parquet extract")
     if x12.is_x12(head):
-        from igrt_edits.ingest.x12_lines import plan_x12
-
         return plan_x12(path, size, head, content)
     if head.startswith(b"PAR1"):
         plan = _plan_parquet(path, size, user_map, passthrough, content)
@@ -242,8 +242,6 @@ def iter_extracts(plan: ReadPlan, batch_lines: int, whole: bool = False) -> Iter
     run that holds its lines in memory anyway); otherwise it is parsed block by block.
     """
     if plan.format == "x12":
-        from igrt_edits.ingest.x12_lines import iter_x12
-
         yield from iter_x12(plan)
     elif plan.format == "parquet":
         yield from _iter_parquet(plan, batch_lines)
@@ -490,3 +488,39 @@ def rename_columns(table: pa.Table, columns: ColumnMap) -> pa.Table:
     """Source column names replaced by canonical ones (`family.i` for family members)."""
     to_canonical = {v: k for k, v in _renames(columns).items()}
     return table.rename_columns([to_canonical.get(n, n) for n in table.column_names])
+
+
+X12_COLUMNS = ColumnMap(
+    single={name: name for name in X12_LINE_COLUMNS if "." not in name},
+    families={
+        "modifiers": tuple(n for n in X12_LINE_COLUMNS if n.startswith("modifiers.")),
+        "diagnosis_codes": ("diagnosis_codes.0",),
+    },
+)
+"""An 837's lines come with the contract's names: no header to match, nothing to map."""
+
+
+def plan_x12(path: Path, size: int, head: bytes, content: bytes | None) -> ReadPlan:
+    """Check the first ISA segment (InputError if it cannot be read) and plan the read."""
+    x12.read_isa(head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n"), f"{path}: line 1")
+    return ReadPlan(path, "x12", X12_COLUMNS, list(X12_LINE_COLUMNS), size, content=content)
+
+
+def iter_x12(plan: ReadPlan, block_bytes: int = x12.BLOCK_BYTES) -> Iterator[Extract]:
+    """The claim lines of an 837 file as extracts, one per window of about `block_bytes`."""
+    for flat in read_windows(plan.path, plan.content, block_bytes):
+        yield _x12_extract(plan, flat)
+
+
+def _x12_extract(plan: ReadPlan, flat: Flat) -> Extract:
+    return Extract(
+        path=plan.path,
+        format="x12",
+        columns=plan.columns,
+        table=flat.table,
+        source_rows=flat.segment,
+        rows_read=flat.table.num_rows,
+        size_bytes=plan.size_bytes,
+        positions=(flat.line, flat.column),
+        problems=(flat.problem_column, flat.problem_reason),
+    )

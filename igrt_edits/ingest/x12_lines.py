@@ -24,8 +24,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.errors import InputError
-from igrt_edits.ingest.columns import ColumnMap
-from igrt_edits.ingest.readers import Extract, ReadPlan
 from igrt_edits.ingest.x12 import (
     BLOCK_BYTES,
     INSTITUTIONAL,
@@ -36,7 +34,6 @@ from igrt_edits.ingest.x12 import (
     SegmentReader,
     Segments,
     Window,
-    read_isa,
     windows,
 )
 
@@ -870,49 +867,21 @@ def _period(fmt: pa.Array, value: pa.Array) -> tuple[pa.Array, pa.Array]:
 # --- reading a file ------------------------------------------------------------------------------
 
 
-X12_COLUMNS = ColumnMap(
-    single={name: name for name in COLUMNS if "." not in name},
-    families={
-        "modifiers": tuple(n for n in COLUMNS if n.startswith("modifiers.")),
-        "diagnosis_codes": ("diagnosis_codes.0",),
-    },
-)
-"""An 837's lines come with the contract's names: no header to match, nothing to map."""
-
-
-def plan_x12(path: Path, size: int, head: bytes, content: bytes | None) -> ReadPlan:
-    """Check the first ISA segment (InputError if it cannot be read) and plan the read."""
-    read_isa(head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n"), f"{path}: line 1")
-    return ReadPlan(path, "x12", X12_COLUMNS, list(COLUMNS), size, content=content)
-
-
-def iter_x12(plan: ReadPlan, block_bytes: int = BLOCK_BYTES) -> Iterator[Extract]:
-    """The claim lines of an 837 file, a window (about one block of bytes) at a time."""
+def read_windows(
+    path: Path, content: bytes | None, block_bytes: int = BLOCK_BYTES
+) -> Iterator[Flat]:
+    """The claim lines of an 837 file, a window (about one block of bytes) at a time; a file
+    without claim lines gives one empty window."""
     try:
-        handle = plan.path.open("rb") if plan.content is None else io.BytesIO(plan.content)
+        handle = path.open("rb") if content is None else io.BytesIO(content)
     except OSError as exc:
-        raise InputError(f"{plan.path}: cannot be read ({exc.strerror or exc})") from exc
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     with handle:
-        reader = SegmentReader(plan.path, handle, block_bytes)
         last = None
-        for window in windows(reader):
+        for window in windows(SegmentReader(path, handle, block_bytes)):
             last = flatten(window)
             if last.table.num_rows:
-                yield _extract(plan, last)
+                yield last
                 last = None
-        if last is not None:  # a file without claim lines is one empty extract
-            yield _extract(plan, last)
-
-
-def _extract(plan: ReadPlan, flat: Flat) -> Extract:
-    return Extract(
-        path=plan.path,
-        format="x12",
-        columns=plan.columns,
-        table=flat.table,
-        source_rows=flat.segment,
-        rows_read=flat.table.num_rows,
-        size_bytes=plan.size_bytes,
-        positions=(flat.line, flat.column),
-        problems=(flat.problem_column, flat.problem_reason),
-    )
+        if last is not None:
+            yield last
