@@ -34,7 +34,7 @@ ISA_LENGTH = 106
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1)
 """Widths of ISA01..ISA15 (ISA16, the component separator, is one character)."""
 SUPPORTED_VERSION = "00501"
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
 """Bytes read at a time; a window holds the claims of about one block."""
 
 # Segment kinds the reader tells apart; every other well-formed id is OTHER, an id that cannot
