@@ -65,7 +65,8 @@ ENGINES = ("local", "spark")
     "--output",
     type=OUTPUT,
     help="Write findings to FILE (atomically) instead of stdout; .json .jsonl .csv .parquet"
-    " .sarif .xml (JUnit) pick the format. With --engine spark, Parquet is a directory.",
+    " .sarif .xml (JUnit) .xlsx .html pick the format. With --engine spark, Parquet is a"
+    " directory.",
 )
 @click.option(
     "--annotated",
@@ -77,6 +78,18 @@ ENGINES = ("local", "spark")
     "rejects_path",
     type=FILE,
     help="Write rejected rows with reasons to FILE (.csv or .parquet).",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_path",
+    type=FILE,
+    help="Also write an Excel workbook (summary, findings, rejects, rules) to FILE.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=FILE,
+    help="Also write a self-contained HTML report (figures, charts, findings) to FILE.",
 )
 @click.option(
     "--summary",
@@ -176,6 +189,8 @@ def check(
     output: str | None,
     annotated: str | None,
     rejects_path: str | None,
+    xlsx_path: str | None,
+    html_path: str | None,
     summary_path: str | None,
     fail_on: str | None,
     exit_zero: bool,
@@ -229,6 +244,8 @@ def check(
                     quiet=quiet,
                     redact_key=key_from_env(redact_key_env) if redact else None,
                     engine_writes_parquet=engine == "spark",
+                    xlsx=xlsx_path,
+                    html=html_path,
                 )
             )
             log.info("checking %s", ", ".join(paths))

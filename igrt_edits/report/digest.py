@@ -11,9 +11,11 @@ month's or a provider's total), as the run summary's `charges_flagged` is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from igrt_edits.catalog import Catalog
 from igrt_edits.engine import SEVERITY_RANK, RuleSet
@@ -24,6 +26,18 @@ DETAIL_COLUMNS = ("provider_id", "charge_amount")
 when the run was asked to keep them (for these reports)."""
 LINE = ["source_file", "source_row"]
 NO_PROVIDER = "(no provider id)"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What an analyst report shows: a run as reported (after baseline and redaction)."""
+
+    findings: pd.DataFrame
+    """Contract columns in order, then provider_id and charge_amount when the run kept them."""
+    summary: dict[str, Any]
+    rejects: pa.Table
+    catalog: Catalog
+    ruleset: RuleSet
 
 
 def has_charges(findings: pd.DataFrame) -> bool:

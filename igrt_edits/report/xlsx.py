@@ -28,10 +28,10 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from igrt_edits.catalog import Catalog
-from igrt_edits.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.engine import FINDING_COLUMNS
 from igrt_edits.report import digest
 from igrt_edits.report.atomic import atomic_path
+from igrt_edits.report.digest import ReportData
 from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import findings_table
 from igrt_edits.report.tabular import FORMULA_PATTERN, LIST_SEPARATOR
@@ -85,19 +85,7 @@ REJECT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class WorkbookData:
-    """What the workbook shows: the reported run (after baseline and redaction)."""
-
-    findings: pd.DataFrame
-    """Contract columns, then provider_id and charge_amount when the run kept them."""
-    summary: dict[str, Any]
-    rejects: pa.Table
-    catalog: Catalog
-    ruleset: RuleSet
-
-
-def write_workbook(target: str | Path, data: WorkbookData, row_limit: int = EXCEL_ROWS) -> None:
+def write_workbook(target: str | Path, data: ReportData, row_limit: int = EXCEL_ROWS) -> None:
     """Write the workbook to `target` atomically. `row_limit` is the rows a sheet may hold."""
     with atomic_path(target) as temp:
         workbook = xlsxwriter.Workbook(
@@ -296,7 +284,7 @@ RULE_SHEET_COLUMNS = (
 )
 
 
-def write_rules(sheet: Worksheet, styles: Styles, data: WorkbookData) -> None:
+def write_rules(sheet: Worksheet, styles: Styles, data: ReportData) -> None:
     """Every rule of the catalog: its severity in this run (or off), its findings, its
     explanation."""
     applied = {r.id: r for r in data.ruleset.rules}
@@ -370,7 +358,7 @@ SUMMARY_WIDTHS = (34, 30, 12, 12, 14, 10, 40, 70)
 
 
 def write_summary(
-    sheet: Worksheet, styles: Styles, data: WorkbookData, shown: int, shown_rejects: int
+    sheet: Worksheet, styles: Styles, data: ReportData, shown: int, shown_rejects: int
 ) -> None:
     """Run accounting, findings by rule, inputs, and what the other sheets left out."""
     summary = data.summary
@@ -424,7 +412,7 @@ def write_summary(
     _inputs_table(rows, summary)
 
 
-def _rule_table(rows: SheetRows, data: WorkbookData) -> None:
+def _rule_table(rows: SheetRows, data: ReportData) -> None:
     styles = rows.styles
     rows.line("Findings by rule", style=styles.bold)
     rows.line(
