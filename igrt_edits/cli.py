@@ -262,6 +262,7 @@ def check(
                         stream=streaming,
                         keep_lines=plan.keeps_lines,
                         passthrough=plan.needs_passthrough,
+                        line_details=plan.needs_line_details,
                         progress=progress,
                     )
                 reported = report_findings(plan, result, catalog, ruleset, started)

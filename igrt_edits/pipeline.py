@@ -25,7 +25,7 @@ from igrt_edits.context import (
     derive_setting,
     in_scope,
 )
-from igrt_edits.engine import RuleSet, find_issues
+from igrt_edits.engine import LINE_DETAIL_COLUMNS, RuleSet, find_issues
 from igrt_edits.errors import RejectRateError
 from igrt_edits.grouping import block_key
 from igrt_edits.lines import ENGINE_COLUMNS, Factor, patient_day_key
@@ -56,6 +56,8 @@ class LoadOptions:
     passthrough: bool = False
     keep_lines: bool = False
     """Keep every line in the result (for outputs that echo input lines); costs memory."""
+    line_details: bool = False
+    """Give each finding its line's provider and charge (LINE_DETAIL_COLUMNS)."""
 
 
 @dataclass
@@ -175,11 +177,13 @@ def read_normalized(
     keep_lines: bool = False,
     whole: bool = False,
     batch_lines: int | None = None,
+    details: bool = False,
 ) -> tuple[list[FileSummary], list[pa.Table], list[bool]]:
     """Read, normalize and derive context for every file batch by batch.
 
     Each batch's lines go to `on_batch`, with their derived setting, scheme, component and
-    scope; the columns only that derivation reads are dropped unless `keep_lines`. `whole`
+    scope; the columns only that derivation reads are dropped unless `keep_lines` (or, with
+    `details`, kept for the findings' line details). `whole`
     parses each CSV file at once (on all cores) before cutting it into batches. Returns the
     per-file summaries (rows read), the rejects and which files have diagnoses.
     """
@@ -193,7 +197,8 @@ def read_normalized(
             part = normalize_extract(extract, index)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
-            on_batch(with_context(part.lines, context, summary.has_diagnosis, keep_lines))
+            lines = with_context(part.lines, context, summary.has_diagnosis, keep_lines, details)
+            on_batch(lines)
         summaries.append(summary)
         has_diagnosis.append(summary.has_diagnosis)
         progress("read", index + 1, len(plans))
@@ -213,11 +218,19 @@ def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
 def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> RunResult:
     lines: list[pa.Table] = []
     summaries, rejected, has_diagnosis = read_normalized(
-        plan_all(files, load), context, lines.append, progress, load.keep_lines, whole=True
+        plan_all(files, load),
+        context,
+        lines.append,
+        progress,
+        load.keep_lines,
+        whole=True,
+        details=load.line_details,
     )
     names = [s.path for s in summaries]
     progress("check", 0, 1)
-    checked = check_lines(lines, names, ruleset, keep_lines=load.keep_lines)
+    checked = check_lines(
+        lines, names, ruleset, keep_lines=load.keep_lines, details=load.line_details
+    )
     progress("check", 1, 1)
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
@@ -265,6 +278,7 @@ def check_lines(
     ruleset: RuleSet,
     mixed_claims: Callable[[pa.Array], np.ndarray] | None = None,
     keep_lines: bool = True,
+    details: bool = False,
 ) -> Checked:
     """Check normalized lines (with context) that hold whole patients: conflicts, scope, rules.
 
@@ -273,7 +287,8 @@ def check_lines(
 
     `mixed_claims`, given the distinct claim ids, marks those known (from elsewhere in a
     streamed run) to appear under another patient too. Without `keep_lines` the lines are
-    let go before the rules run, which lowers peak memory.
+    let go before the rules run, which lowers peak memory. With `details` the findings carry
+    their lines' provider and charge.
     """
     table = combine_batches(batches)
     keys = Keys.of(table)
@@ -297,17 +312,48 @@ def check_lines(
         charges_flagged=0.0,
     )
     if not keep_lines:  # what the rules do not read can go now
-        wanted = set(ENGINE_COLUMNS) | {"charge_amount", "_file", "_row"}
+        wanted = set(ENGINE_COLUMNS) | {"charge_amount", "_file", "_row", "provider_id"}
         table = table.select(
             [n for n in table.column_names if n in wanted or n.startswith("diagnosis_codes.")]
         )
     held = [table]
     del table, file_index  # the frame is built from `held` alone, freeing lines as it goes
-    frame = take_engine_frame(held, keys, checked, ruleset, file_names)
+    frame = take_engine_frame(held, keys, checked, ruleset, file_names, details)
     del keys  # the rules need only the engine's frame
     counted.findings = find_issues(frame, ruleset)
     counted.charges_flagged = _flagged_charges(frame, counted.findings)
+    if details:
+        counted.findings = with_line_details(counted.findings, frame)
     return counted
+
+
+def with_line_details(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """`findings` with their lines' provider_id and charge_amount (LINE_DETAIL_COLUMNS),
+    looked up in the engine frame by source file and row."""
+    files = Factor.of(frame["source_file"])
+    frame_keys = _line_keys(files.ids, frame["source_row"])
+    number = {name: i for i, name in enumerate(files.values)}
+    keys = _line_keys(
+        findings["source_file"].map(number).to_numpy(np.int64), findings["source_row"]
+    )
+    order = None if np.all(frame_keys[1:] > frame_keys[:-1]) else np.argsort(frame_keys)
+    sorted_keys = frame_keys if order is None else frame_keys[order]
+    at = np.searchsorted(sorted_keys, keys)
+    at = at if order is None else order[at]
+    out = findings.copy()
+    provider = frame["provider_id"] if "provider_id" in frame.columns else None
+    out["provider_id"] = (
+        np.full(len(out), None, dtype=object)
+        if provider is None
+        else provider.iloc[at].astype(object).where(provider.iloc[at].notna(), None).to_numpy()
+    )
+    out["charge_amount"] = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)[at]
+    return out
+
+
+def _line_keys(file_index: np.ndarray, rows: pd.Series) -> np.ndarray:
+    """One int64 per (file number, row) pair."""
+    return np.asarray(file_index, dtype=np.int64) * (1 << 40) + rows.to_numpy(dtype=np.int64)
 
 
 def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:
@@ -407,9 +453,16 @@ NOT_READ_BY_RULES = (
 
 
 def with_context(
-    table: pa.Table, context: ContextOptions, has_diagnosis: bool, keep_lines: bool = True
+    table: pa.Table,
+    context: ContextOptions,
+    has_diagnosis: bool,
+    keep_lines: bool = True,
+    details: bool = False,
 ) -> pa.Table:
-    """Add the derived setting, scheme, component, scope and diagnosis-column flag."""
+    """Add the derived setting, scheme, component, scope and diagnosis-column flag.
+
+    Without `keep_lines` the columns only the derivation reads are dropped (but for the
+    findings' line details, with `details`)."""
     setting = derive_setting(table)
     scheme = derive_scheme(table, setting, context)
     derived = {
@@ -419,7 +472,10 @@ def with_context(
         "_in_scope": pa.array(in_scope(table, context)),
         "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
     }
-    drop = ["setting"] if keep_lines else ["setting", *NOT_READ_BY_RULES]
+    kept = LINE_DETAIL_COLUMNS if details else ()
+    drop = (
+        ["setting"] if keep_lines else ["setting", *(n for n in NOT_READ_BY_RULES if n not in kept)]
+    )
     table = table.drop_columns([n for n in drop if n in table.column_names])
     for name, values in derived.items():
         table = table.append_column(name, values)
@@ -465,9 +521,15 @@ def engine_frame(
 
 
 def take_engine_frame(
-    lines: list[pa.Table], keys: Keys, checked: np.ndarray, ruleset: RuleSet, file_names: list[str]
+    lines: list[pa.Table],
+    keys: Keys,
+    checked: np.ndarray,
+    ruleset: RuleSet,
+    file_names: list[str],
+    details: bool = False,
 ) -> pd.DataFrame:
-    """`engine_frame` of the one table in `lines`, taken out of the list.
+    """`engine_frame` of the one table in `lines`, taken out of the list (with `details`, and
+    the lines' provider_id, after the engine's columns).
 
     When nothing else holds the table, each of its columns is freed once copied into the
     frame, so the lines are not held twice (at 10M lines, 0.6 GB less at the peak).
@@ -480,6 +542,7 @@ def take_engine_frame(
         for n in table.column_names
         if (n in ENGINE_COLUMNS and n not in replaced)
         or n in ("charge_amount", "_file", "_row")
+        or (details and n == "provider_id")
         or n.startswith("diagnosis_codes.")
     ]
     held = [table.select(needed)]
@@ -509,6 +572,9 @@ def take_engine_frame(
     }
     columns["charge_amount"] = subset.column("charge_amount")
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]
+    if "provider_id" in needed:
+        columns["provider_id"] = subset.column("provider_id")
+        ordered.append("provider_id")
     return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)
 
 

@@ -49,13 +49,15 @@ def run_check(
     *,
     keep_lines: bool = False,
     passthrough: bool = False,
+    line_details: bool = False,
     progress: Progress | None = None,
 ) -> tuple[Catalog, RuleSet, RunResult]:
     """Lint `paths` as configured; returns the catalog and rule set used with the result.
 
     `stream`: True to lint partition by partition, False in memory, None to decide by size.
     `passthrough` keeps the columns the contract does not name (for annotated outputs);
-    `progress` is told how the run goes (see pipeline.Progress).
+    `line_details` gives each finding its line's provider and charge (for the analyst
+    reports); `progress` is told how the run goes (see pipeline.Progress).
     """
     catalog = catalog or load_catalog(extra=config.extra_edits)
     ruleset = build_ruleset(catalog, config)
@@ -68,6 +70,7 @@ def run_check(
             delimiter=config.delimiter,
             passthrough=passthrough,
             keep_lines=keep_lines or passthrough,
+            line_details=line_details,
         ),
         config.max_reject_rate,
         stream=stream,

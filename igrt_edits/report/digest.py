@@ -21,9 +21,6 @@ from igrt_edits.catalog import Catalog
 from igrt_edits.engine import SEVERITY_RANK, RuleSet
 
 SEVERITIES = ("error", "warning", "info")
-DETAIL_COLUMNS = ("provider_id", "charge_amount")
-"""The flagged line's provider and charge, which findings carry beside the contract fields
-when the run was asked to keep them (for these reports)."""
 LINE = ["source_file", "source_row"]
 NO_PROVIDER = "(no provider id)"
 

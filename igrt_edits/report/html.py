@@ -336,7 +336,8 @@ def _findings_section(data: ReportData, shown: pd.DataFrame) -> str:
 
 def _rules(data: ReportData) -> str:
     fired = [r for r in digest.rule_rows(data.findings, data.catalog, data.ruleset) if r.findings]
-    quiet = [r.rule_id for r in data.ruleset.rules if r.id not in {f.rule_id for f in fired}]
+    fired_ids = {f.rule_id for f in fired}
+    quiet = [r.id for r in data.ruleset.rules if r.id not in fired_ids]
     rules = {r.id: r for r in data.ruleset.rules}
     articles = [_rule_article(row, rules[row.rule_id]) for row in fired]
     applied_note = (

@@ -28,7 +28,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from igrt_edits.engine import FINDING_COLUMNS
+from igrt_edits.engine import FINDING_COLUMNS, LINE_DETAIL_COLUMNS
 from igrt_edits.report import digest
 from igrt_edits.report.atomic import atomic_path
 from igrt_edits.report.digest import ReportData
@@ -154,7 +154,7 @@ class Styles:
 
 def finding_columns(findings: pd.DataFrame) -> list[Column]:
     """The contract's fields in order, then the line details the findings carry."""
-    names = [*FINDING_COLUMNS, *(c for c in digest.DETAIL_COLUMNS if c in findings.columns)]
+    names = [*FINDING_COLUMNS, *(c for c in LINE_DETAIL_COLUMNS if c in findings.columns)]
     return [
         Column(
             name,
@@ -169,7 +169,7 @@ def findings_arrow(findings: pd.DataFrame) -> pa.Table:
     """The findings typed as the Findings sheet writes them: the output schema (dates as
     dates, related lines as lists), then the line details."""
     table = findings_table(findings)
-    for name in digest.DETAIL_COLUMNS:
+    for name in LINE_DETAIL_COLUMNS:
         if name in findings.columns:
             kind = pa.float64() if name == "charge_amount" else pa.string()
             values = findings[name].astype(object).where(findings[name].notna(), None)
