@@ -11,11 +11,9 @@ from pathlib import Path
 import click
 
 from igrt_edits import __version__
-from igrt_edits.catalog import load_catalog
+from igrt_edits.catalog.model import load_catalog
 from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
 from igrt_edits.errors import ConfigError, RunError
-from igrt_edits.memory import reuse_freed_memory
-from igrt_edits.pipeline import RunResult
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import sigterm_as_exit
 from igrt_edits.report.formats import FORMATS
@@ -29,7 +27,9 @@ from igrt_edits.report.outputs import (
 from igrt_edits.report.progress import RunProgress, progress_wanted
 from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
-from igrt_edits.runner import build_ruleset, run_check
+from igrt_edits.run.check import build_ruleset, run_check
+from igrt_edits.run.local import RunResult
+from igrt_edits.util.memory import reuse_freed_memory
 
 log = logging.getLogger("igrt_edits")
 INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
@@ -348,7 +348,7 @@ def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
     if stream:
         raise ConfigError("--stream is a local-engine mode; Spark partitions by itself")
     try:
-        from igrt_edits.spark import check_files
+        from igrt_edits.run.spark.engine import check_files
     except ImportError as error:
         raise ConfigError(str(error)) from error
     catalog, ruleset, run = check_files(paths, config, buckets=buckets)
@@ -429,7 +429,7 @@ def explain(rule_id: str, config_path: str | None) -> None:
 )
 def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     """Write a synthetic radiation-oncology claims extract (for trials and benchmarks)."""
-    from igrt_edits.generate import write_extract
+    from igrt_edits.synth.generate import write_extract
 
     if not out.lower().endswith((".parquet", ".pq", ".csv")):
         raise click.BadParameter("the output must end in .parquet, .pq or .csv", param_hint="--out")
@@ -463,7 +463,7 @@ def bench_command(
     sizes: str, formats: str, runs: int, data_dir: str, seed: int, stream: bool
 ) -> None:
     """Time `check` against reading the same file (whole processes, medians, ratios)."""
-    from igrt_edits.bench import FLOOR, SIZES, bench
+    from igrt_edits.synth.bench import FLOOR, SIZES, bench
 
     chosen = [s.strip().lower() for s in sizes.split(",") if s.strip()]
     kinds = [f.strip().lower() for f in formats.split(",") if f.strip()]

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from igrt_edits.columns import CANONICAL
 from igrt_edits.errors import ConfigError
-from igrt_edits.tomlio import Table, load_toml
+from igrt_edits.ingest.columns import CANONICAL
+from igrt_edits.util.toml import Table, load_toml
 
 CONFIG_NAME = "igrt-edits.toml"
 FAIL_ON = ("error", "warning", "info", "never")

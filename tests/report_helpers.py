@@ -12,7 +12,7 @@ from igrt_edits.config import Config
 from igrt_edits.report.digest import ReportData
 from igrt_edits.report.frames import sort_findings
 from igrt_edits.report.summary import build_summary
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = "sample_claims/radonc_demo.csv"

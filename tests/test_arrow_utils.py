@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from igrt_edits.arrow_utils import combine_batches, take_rows
+from igrt_edits.util.arrow import combine_batches, take_rows
 
 
 def _dict(values: list[str | None], dictionary: list[str | None]) -> pa.DictionaryArray:

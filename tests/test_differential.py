@@ -1,6 +1,6 @@
 """Differential test: the engine and the independent reference implementation agree exactly.
 
-A seeded synthetic extract of tens of thousands of lines (igrt_edits.generate: whole courses
+A seeded synthetic extract of tens of thousands of lines (igrt_edits.synth.generate: whole courses
 of radiation therapy, with violations of every rule injected) is linted by the engine, from
 Parquet and from CSV, in memory and streaming; tests/reference_impl.py, which shares no code or
 data with the package, computes the findings from the same rows. Both must flag exactly the same
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from igrt_edits.catalog import load_catalog
+from igrt_edits.catalog.model import load_catalog
 from igrt_edits.config import Config
-from igrt_edits.generate import RULE_IDS, generate_claims, write_extract
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
+from igrt_edits.synth.generate import RULE_IDS, generate_claims, write_extract
 
 from reference_impl import reference_findings
 

@@ -14,7 +14,10 @@ import pyarrow as pa
 import pytest
 
 from igrt_edits.config import Config
-from igrt_edits.distributed import (
+from igrt_edits.ingest.readers import plan_read
+from igrt_edits.report.frames import finding_records
+from igrt_edits.run.check import build_ruleset, context_options, run_check
+from igrt_edits.run.distributed import (
     BUCKET_SCHEMA,
     FILE,
     LINE,
@@ -23,9 +26,6 @@ from igrt_edits.distributed import (
     order_findings,
     stage_file,
 )
-from igrt_edits.readers import plan_read
-from igrt_edits.report.frames import finding_records
-from igrt_edits.runner import build_ruleset, context_options, run_check
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_claims"
 

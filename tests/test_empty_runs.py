@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from igrt_edits.config import Config
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_claims"
 

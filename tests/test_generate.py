@@ -1,4 +1,4 @@
-"""Tests of the synthetic claim-extract generator (igrt_edits.generate)."""
+"""Tests of the synthetic claim-extract generator (igrt_edits.synth.generate)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from igrt_edits.generate import (
+from igrt_edits.synth.generate import (
     MAX_VIOLATION_RATE,
     RULE_IDS,
     SCHEMA,
@@ -392,7 +392,7 @@ def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
 def test_interrupted_write_removes_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import igrt_edits.generate as generate
+    import igrt_edits.synth.generate as generate
 
     original = generate._block_table
 

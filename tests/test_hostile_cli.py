@@ -130,7 +130,7 @@ def test_ctrl_c_exits_130_and_removes_temporary_files(tmp_path: Path) -> None:
 STALLED_PARTITION = textwrap.dedent(
     """
     import sys, time
-    import igrt_edits.stream as stream
+    import igrt_edits.run.stream as stream
 
     def stalled(*args, **kwargs):
         print("checking", file=sys.stderr, flush=True)

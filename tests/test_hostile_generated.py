@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from igrt_edits.config import Config
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 
 
 @pytest.fixture(params=[False, True], ids=["in-memory", "stream"])

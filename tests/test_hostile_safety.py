@@ -37,7 +37,7 @@ def test_no_code_from_data(path: Path) -> None:
 
 def test_toml_is_read_only_through_the_standard_library() -> None:
     readers = [p.name for p in _sources() if "tomllib" in p.read_text(encoding="utf-8")]
-    assert readers == ["tomlio.py"]
+    assert readers == ["toml.py"]
 
 
 @pytest.mark.parametrize("config", ["code_as_text.toml", "yaml_tag.toml"])

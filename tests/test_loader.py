@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from igrt_edits.cli import main
-from igrt_edits.columns import match_columns
 from igrt_edits.config import Config, parse_mapping
 from igrt_edits.errors import InputError, RejectRateError
-from igrt_edits.runner import run_check
+from igrt_edits.ingest.columns import match_columns
+from igrt_edits.run.check import run_check
 
 from conftest import shared_path
 

@@ -30,12 +30,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import igrt_edits.pipeline as pipeline
-import igrt_edits.stream as stream_module
-from igrt_edits.catalog import load_catalog
+import igrt_edits.run.local as pipeline
+import igrt_edits.run.stream as stream_module
+from igrt_edits.catalog.model import load_catalog
 from igrt_edits.cli import main
 from igrt_edits.config import Config
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 
 from reference_impl import reference_findings
 

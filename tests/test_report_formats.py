@@ -12,12 +12,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from igrt_edits.engine import FINDING_COLUMNS
 from igrt_edits.errors import ConfigError
 from igrt_edits.report.formats import format_for
 from igrt_edits.report.frames import sort_findings
 from igrt_edits.report.github import annotations
 from igrt_edits.report.outputs import OutputOptions, plan_outputs
+from igrt_edits.rules.engine import FINDING_COLUMNS
 from tests.report_helpers import DEMO, REPO, run_cli, write_extract
 
 # Claims listed out of order, across two files; two rules on one line (C10:1).

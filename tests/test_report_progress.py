@@ -6,7 +6,7 @@ import io
 
 from igrt_edits.config import Config
 from igrt_edits.report.progress import RunProgress, progress_wanted
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 from tests.report_helpers import DEMO, REPO, SMALL_ROWS, run_cli, write_extract
 
 

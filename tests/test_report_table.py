@@ -13,7 +13,7 @@ from igrt_edits.config import Config
 from igrt_edits.report.frames import sort_findings
 from igrt_edits.report.summary import build_summary
 from igrt_edits.report.table import make_console, render_table, wrap
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 from tests.report_helpers import DEMO, REPO, run_cli, write_extract
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -19,8 +19,8 @@ from report_helpers import (
     write_extract,
 )
 
-from igrt_edits.engine import FINDING_COLUMNS
 from igrt_edits.report import xlsx
+from igrt_edits.rules.engine import FINDING_COLUMNS
 
 
 @pytest.fixture(scope="module")

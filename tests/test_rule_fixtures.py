@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from igrt_edits.config import parse_config
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from igrt_edits.config import Config
-from igrt_edits.runner import run_check
+from igrt_edits.run.check import run_check
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_claims"
 EXPECTED = json.loads((SAMPLES / "radonc_demo.expected.json").read_text(encoding="utf-8"))

@@ -12,14 +12,14 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from igrt_edits import pipeline
 from igrt_edits.config import Config
-from igrt_edits.generate import generate_claims
-from igrt_edits.hashing import fnv1a64
-from igrt_edits.pipeline import LoadOptions, lint
-from igrt_edits.readers import discover
-from igrt_edits.runner import build_ruleset, context_options
-from igrt_edits.stream import lint_streamed
+from igrt_edits.ingest.readers import discover
+from igrt_edits.run import local as pipeline
+from igrt_edits.run.check import build_ruleset, context_options
+from igrt_edits.run.local import LoadOptions, lint
+from igrt_edits.run.stream import lint_streamed
+from igrt_edits.synth.generate import generate_claims
+from igrt_edits.util.hashing import fnv1a64
 
 PARTITIONS = 5
 
@@ -103,7 +103,7 @@ def test_temporary_files_are_removed_on_success_and_failure(inputs, catalog, tmp
     )
     assert list(tmp_path.iterdir()) == []
 
-    import igrt_edits.stream as stream
+    import igrt_edits.run.stream as stream
 
     def fail(*args, **kwargs):
         raise KeyboardInterrupt

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.catalog import Catalog
-from igrt_edits.engine import SEVERITY_RANK, RuleSet
+from igrt_edits.catalog.model import Catalog
+from igrt_edits.rules.engine import SEVERITY_RANK, RuleSet
 
 SEVERITIES = ("error", "warning", "info")
 LINE = ["source_file", "source_row"]

@@ -8,9 +8,9 @@ import textwrap
 from rich.console import Console
 from rich.table import Table
 
-from igrt_edits.catalog import Catalog, Rule
-from igrt_edits.engine import RuleSet
+from igrt_edits.catalog.model import Catalog, Rule
 from igrt_edits.report.table import SEVERITY_STYLE
+from igrt_edits.rules.engine import RuleSet
 
 
 def print_rules(console: Console, catalog: Catalog, ruleset: RuleSet) -> None:

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, LINE_DETAIL_COLUMNS
-from igrt_edits.engine import findings_table as engine_findings_table
+from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, LINE_DETAIL_COLUMNS
+from igrt_edits.rules.engine import findings_table as engine_findings_table
 
 FINDING_SCHEMA = FINDINGS_SCHEMA.set(
     FINDINGS_SCHEMA.get_field_index("service_date"), pa.field("service_date", pa.date32())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from igrt_edits.engine import SEVERITY_RANK
+from igrt_edits.rules.engine import SEVERITY_RANK
 
 OK, FINDINGS, RUN_ERROR = 0, 1, 2
 

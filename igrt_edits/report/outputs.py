@@ -19,11 +19,9 @@ from typing import IO, Any
 
 import pandas as pd
 
-from igrt_edits.catalog import Catalog
-from igrt_edits.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.catalog.model import Catalog
 from igrt_edits.errors import ConfigError
-from igrt_edits.pipeline import RunResult, should_stream
-from igrt_edits.readers import discover
+from igrt_edits.ingest.readers import discover
 from igrt_edits.report import github, jsonout, junit, sarif, statistics, tabular
 from igrt_edits.report.annotated import annotated_table
 from igrt_edits.report.atomic import atomic_path, atomic_text
@@ -41,6 +39,8 @@ from igrt_edits.report.gate import exit_status
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
 from igrt_edits.report.table import make_console, render_table
+from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.run.local import RunResult, should_stream
 
 
 @dataclass(frozen=True)

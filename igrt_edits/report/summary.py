@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits import __version__
-from igrt_edits.catalog import Catalog
-from igrt_edits.engine import RuleSet
-from igrt_edits.pipeline import RunResult
+from igrt_edits.catalog.model import Catalog
+from igrt_edits.rules.engine import RuleSet
+from igrt_edits.run.local import RunResult
 
 SEVERITIES = ("error", "warning", "info")
 HASH_CHUNK = 1 << 20

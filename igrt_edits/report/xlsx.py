@@ -28,13 +28,13 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from igrt_edits.engine import FINDING_COLUMNS, LINE_DETAIL_COLUMNS
 from igrt_edits.report import digest
 from igrt_edits.report.atomic import atomic_path
 from igrt_edits.report.digest import ReportData
 from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import findings_table
 from igrt_edits.report.tabular import FORMULA_PATTERN, LIST_SEPARATOR
+from igrt_edits.rules.engine import FINDING_COLUMNS, LINE_DETAIL_COLUMNS
 
 EXCEL_ROWS = 1_048_576
 """Rows in an Excel worksheet (header included)."""

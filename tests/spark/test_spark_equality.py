@@ -24,8 +24,8 @@ from igrt_edits.errors import InputError, RejectRateError
 from igrt_edits.report.frames import finding_records, findings_table, sort_findings
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
-from igrt_edits.runner import run_check
-from igrt_edits.spark import DRIVER_COLUMNS, check_dataframe, check_files
+from igrt_edits.run.check import run_check
+from igrt_edits.run.spark.engine import DRIVER_COLUMNS, check_dataframe, check_files
 
 DEMO_CSV = SAMPLES / "radonc_demo.csv"
 DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
@@ -106,8 +106,8 @@ def test_generated_files_with_cross_file_patient_days(spark, generated):
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_project_generator_extract(spark, tmp_path, suffix):
-    """An extract of igrt_edits.generate: hospital and professional claims share patient-days."""
-    from igrt_edits.generate import write_extract
+    """An extract of igrt_edits.synth.generate: hospital and professional claims share patient-days."""
+    from igrt_edits.synth.generate import write_extract
 
     path = tmp_path / f"generated.{suffix}"
     write_extract(path, 6000, seed=11, violation_rate=0.05, row_group_lines=1000)
@@ -286,7 +286,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
 ):
     """A failed run, or a Spark write interrupted before its rename, leaves the prior output
     as it was and nothing next to it; a run that succeeds replaces it."""
-    from igrt_edits import spark as spark_module
+    from igrt_edits.run.spark import engine as spark_module
 
     target = tmp_path / "findings.parquet"
     target.mkdir()

@@ -68,7 +68,7 @@ def run_once(command: Sequence[str]) -> tuple[float, float]:
 
 def dataset(directory: Path, size: str, fmt: str, seed: int, echo) -> Path:
     """The generated extract for a size and format, made once and reused."""
-    from igrt_edits.generate import write_extract
+    from igrt_edits.synth.generate import write_extract
 
     path = directory / f"claims-{size}-seed{seed}.{fmt}"
     if not path.exists():

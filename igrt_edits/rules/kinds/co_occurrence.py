@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from igrt_edits.catalog import CatalogData, LineClass
-from igrt_edits.kinds.base import Kind, RunOptions, Target
-from igrt_edits.lines import SCOPES, Hits, Lines
-from igrt_edits.tomlio import Table
+from igrt_edits.catalog.model import CatalogData, LineClass
+from igrt_edits.rules.kinds.base import Kind, RunOptions, Target
+from igrt_edits.rules.lines import SCOPES, Hits, Lines
+from igrt_edits.util.toml import Table
 
 
 @dataclass(frozen=True)

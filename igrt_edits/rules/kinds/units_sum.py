@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from igrt_edits.catalog import CatalogData, LineClass
-from igrt_edits.grouping import compact_ids
-from igrt_edits.kinds.base import Kind, RunOptions, Target
-from igrt_edits.lines import Hits, Lines
-from igrt_edits.tomlio import Table
+from igrt_edits.catalog.model import CatalogData, LineClass
+from igrt_edits.rules.kinds.base import Kind, RunOptions, Target
+from igrt_edits.rules.lines import Hits, Lines
+from igrt_edits.util.grouping import compact_ids
+from igrt_edits.util.toml import Table
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, single_chunk, spread, text_values
+from igrt_edits.util.arrow import as_dictionary, single_chunk, spread, text_values
 
 # Derived columns are small integer codes; position 0 is "unknown" (a null in the output).
 SETTING_NAMES = ("", "OPPS", "MPFS", "OTHER")

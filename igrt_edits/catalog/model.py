@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from igrt_edits.errors import EditDataError
-from igrt_edits.tomlio import Table, load_toml
+from igrt_edits.util.toml import Table, load_toml
 
 SEVERITIES = ("error", "warning", "info")
 STATUSES = ("stable", "preview", "deprecated")
@@ -42,10 +42,11 @@ CODE = re.compile(r"^[A-Z0-9]{5}$")
 
 def default_edits_dir() -> Path:
     """The catalog shipped with igrt-edits."""
-    packaged = Path(__file__).with_name("edits")  # inside an installed wheel
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "edits"  # inside an installed wheel
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "edits"  # a source checkout
+    return package.parent / "edits"  # a source checkout
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ def _line_class(table: Table, data: CatalogData) -> LineClass:
 
 
 def _validity(tables: list[Table], sets: dict[str, frozenset[str]]) -> list[ValidityWindow]:
-    from igrt_edits.kinds.base import DateWindow
+    from igrt_edits.rules.kinds.base import DateWindow
 
     windows: list[ValidityWindow] = []
     for table in tables:
@@ -441,7 +442,7 @@ def _rules(tables: list[Table], data: CatalogData) -> dict[str, Rule]:
 
 
 def _rule(table: Table, data: CatalogData) -> Rule:
-    from igrt_edits.kinds import KINDS
+    from igrt_edits.rules.kinds import KINDS
 
     rule_id = table.text("id")
     if not re.match(r"^[A-Z]+[0-9]{3}$", rule_id):

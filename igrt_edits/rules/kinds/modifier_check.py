@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from igrt_edits.catalog import CatalogData, LineClass
-from igrt_edits.kinds.base import DateWindow, Kind, RunOptions
-from igrt_edits.lines import Hits, Lines, Related
-from igrt_edits.tomlio import Table
+from igrt_edits.catalog.model import CatalogData, LineClass
+from igrt_edits.rules.kinds.base import DateWindow, Kind, RunOptions
+from igrt_edits.rules.lines import Hits, Lines, Related
+from igrt_edits.util.toml import Table
 
 
 @dataclass(frozen=True)

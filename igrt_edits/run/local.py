@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, combine_batches, single_chunk, take_rows
-from igrt_edits.context import (
+from igrt_edits.errors import RejectRateError
+from igrt_edits.ingest.context import (
     COMPONENT_NAMES,
     SCHEME_NAMES,
     SETTING_NAMES,
@@ -25,17 +25,17 @@ from igrt_edits.context import (
     derive_setting,
     in_scope,
 )
-from igrt_edits.engine import LINE_DETAIL_COLUMNS, RuleSet, find_issues
-from igrt_edits.errors import RejectRateError
-from igrt_edits.grouping import block_key
-from igrt_edits.lines import ENGINE_COLUMNS, Factor, patient_day_key
-from igrt_edits.normalize import (
+from igrt_edits.ingest.normalize import (
     DIAGNOSIS_SPLIT,
     REJECT_SCHEMA,
     combine_token_columns,
     normalize_extract,
 )
-from igrt_edits.readers import ReadPlan, discover, iter_extracts, plan_read
+from igrt_edits.ingest.readers import ReadPlan, discover, iter_extracts, plan_read
+from igrt_edits.rules.engine import LINE_DETAIL_COLUMNS, RuleSet, find_issues
+from igrt_edits.rules.lines import ENGINE_COLUMNS, Factor, patient_day_key
+from igrt_edits.util.arrow import as_dictionary, combine_batches, single_chunk, take_rows
+from igrt_edits.util.grouping import block_key
 
 LINE_STATUS = ("checked", "out_of_scope", "rejected")
 Progress = Callable[[str, int, int], None]
@@ -147,7 +147,7 @@ def lint(
     progress = progress or _quiet
     files, skipped = discover(paths)
     if stream or (stream is None and should_stream(files)):
-        from igrt_edits.stream import lint_streamed
+        from igrt_edits.run.stream import lint_streamed
 
         result = lint_streamed(files, ruleset, context, load, max_reject_rate, progress=progress)
     else:

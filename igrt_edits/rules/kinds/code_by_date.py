@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from igrt_edits.catalog import CatalogData, LineClass, ValidityWindow
-from igrt_edits.kinds.base import Kind, RunOptions
-from igrt_edits.lines import Hits, Lines, Related
-from igrt_edits.tomlio import Table
+from igrt_edits.catalog.model import CatalogData, LineClass, ValidityWindow
+from igrt_edits.rules.kinds.base import Kind, RunOptions
+from igrt_edits.rules.lines import Hits, Lines, Related
+from igrt_edits.util.toml import Table
 
 _EARLIEST = np.datetime64("0001-01-01", "D")
 _LATEST = np.datetime64("9999-12-31", "D")

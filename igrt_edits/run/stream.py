@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from igrt_edits.arrow_utils import as_dictionary, single_chunk
-from igrt_edits.context import ContextOptions
-from igrt_edits.engine import (
+from igrt_edits.ingest.context import ContextOptions
+from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
+from igrt_edits.rules.engine import (
     FINDING_COLUMNS,
     FINDINGS_SCHEMA,
     LINE_DETAIL_COLUMNS,
@@ -36,9 +36,7 @@ from igrt_edits.engine import (
     empty_findings,
     findings_table,
 )
-from igrt_edits.hashing import fnv1a64
-from igrt_edits.normalize import DIAGNOSIS_SPLIT, combine_token_columns
-from igrt_edits.pipeline import (
+from igrt_edits.run.local import (
     Checked,
     LoadOptions,
     Progress,
@@ -51,6 +49,8 @@ from igrt_edits.pipeline import (
     rules_skipped,
     sort_rejects,
 )
+from igrt_edits.util.arrow import as_dictionary, single_chunk
+from igrt_edits.util.hashing import fnv1a64
 
 PARTITION_LINES = 750_000
 STREAM_BATCH_LINES = 250_000

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from igrt_edits.lines import Hits, Lines
+from igrt_edits.rules.lines import Hits, Lines
 
 if TYPE_CHECKING:
-    from igrt_edits.catalog import CatalogData, LineClass
-    from igrt_edits.tomlio import Table
+    from igrt_edits.catalog.model import CatalogData, LineClass
+    from igrt_edits.util.toml import Table
 
 COMPONENTS = ("PC", "TC", "global")
 SCHEMES = ("cpt", "gcode")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from igrt_edits.catalog import Catalog, load_catalog
+from igrt_edits.catalog.model import Catalog, load_catalog
 from igrt_edits.config import Config
-from igrt_edits.context import ContextOptions
-from igrt_edits.engine import RuleSet
 from igrt_edits.errors import ConfigError
-from igrt_edits.kinds import RunOptions
-from igrt_edits.pipeline import LoadOptions, Progress, RunResult, lint
+from igrt_edits.ingest.context import ContextOptions
+from igrt_edits.rules.engine import RuleSet
+from igrt_edits.rules.kinds import RunOptions
+from igrt_edits.run.local import LoadOptions, Progress, RunResult, lint
 
 
 def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from igrt_edits.columns import ColumnMap, is_contract_column, match_columns, normalize_name
 from igrt_edits.errors import InputError
+from igrt_edits.ingest.columns import ColumnMap, is_contract_column, match_columns, normalize_name
 
 CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}

@@ -18,7 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import (
+from igrt_edits.errors import InputError
+from igrt_edits.ingest.dates import parse_dates
+from igrt_edits.ingest.readers import Extract
+from igrt_edits.util.arrow import (
     as_dictionary,
     indices_of,
     map_values,
@@ -26,9 +29,6 @@ from igrt_edits.arrow_utils import (
     spread,
     text_values,
 )
-from igrt_edits.dates import parse_dates
-from igrt_edits.errors import InputError
-from igrt_edits.readers import Extract
 
 MODIFIER_SPLIT = re.compile(r"[\s,:|;]+")
 DIAGNOSIS_SPLIT = re.compile(r"[\s,;|]+")

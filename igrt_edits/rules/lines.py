@@ -17,11 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import single_chunk
-from igrt_edits.grouping import block_key
+from igrt_edits.util.arrow import single_chunk
+from igrt_edits.util.grouping import block_key
 
 if TYPE_CHECKING:
-    from igrt_edits.catalog import LineClass
+    from igrt_edits.catalog.model import LineClass
 
 Scope = Literal["patient_day", "claim", "claim_or_patient_day"]
 SCOPES: tuple[str, ...] = ("patient_day", "claim", "claim_or_patient_day")

@@ -23,12 +23,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.arrow_utils import as_dictionary, single_chunk
-from igrt_edits.context import ContextOptions
-from igrt_edits.engine import FINDING_COLUMNS, RuleSet, find_issues
-from igrt_edits.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
-from igrt_edits.pipeline import BATCH_LINES, Keys, engine_frame, with_context
-from igrt_edits.readers import Extract, ReadPlan, iter_extracts
+from igrt_edits.ingest.context import ContextOptions
+from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
+from igrt_edits.ingest.readers import Extract, ReadPlan, iter_extracts
+from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet, find_issues
+from igrt_edits.run.local import BATCH_LINES, Keys, engine_frame, with_context
+from igrt_edits.util.arrow import as_dictionary, single_chunk
 
 LINE, REJECT, FILE = "line", "reject", "file"
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from igrt_edits.catalog import CatalogData, IndicationTable, LineClass
-from igrt_edits.grouping import join_per_group
-from igrt_edits.kinds.base import Kind, RunOptions, Target
-from igrt_edits.lines import Hits, Lines
-from igrt_edits.tomlio import Table
+from igrt_edits.catalog.model import CatalogData, IndicationTable, LineClass
+from igrt_edits.rules.kinds.base import Kind, RunOptions, Target
+from igrt_edits.rules.lines import Hits, Lines
+from igrt_edits.util.grouping import join_per_group
+from igrt_edits.util.toml import Table
 
 OUTCOMES = ("no_indication", "undocumented")
 

@@ -1,0 +1,1 @@
+"""Read and check the inputs: files, header matching, dates, normalizing, context."""

@@ -1,0 +1,1 @@
+"""The rules: the lines they see, the engine and the rule kinds."""

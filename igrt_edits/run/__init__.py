@@ -1,0 +1,1 @@
+"""Running a check: in memory, streamed, distributed, on Spark; and its result."""

@@ -1,0 +1,1 @@
+"""Running the edits on Apache Spark (needs the spark extra)."""

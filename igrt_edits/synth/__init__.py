@@ -1,0 +1,1 @@
+"""Synthetic claim extracts and the benchmark that times a check on them."""

@@ -1,0 +1,1 @@
+"""Small shared helpers: Arrow, grouping, hashing, TOML reading, memory."""
