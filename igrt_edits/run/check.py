@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from igrt_edits.catalog.model import Catalog, load_catalog
 from igrt_edits.config import Config
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.context import ContextOptions
+from igrt_edits.ingest.readers import ReadPlan, plan_read
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.rules.kinds import RunOptions
-from igrt_edits.run.local import LoadOptions, Progress, RunResult, lint
+from igrt_edits.run.local import LoadOptions, Progress, RunResult, lint, lint_plans
 
 
 def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
@@ -65,15 +67,40 @@ def run_check(
         paths,
         ruleset,
         context_options(config),
-        LoadOptions(
-            user_map=config.columns,
-            delimiter=config.delimiter,
-            passthrough=passthrough,
-            keep_lines=keep_lines or passthrough,
-            line_details=line_details,
-        ),
+        load_options(config, keep_lines, passthrough, line_details),
         config.max_reject_rate,
         stream=stream,
         progress=progress,
     )
+    return catalog, ruleset, result
+
+
+def load_options(
+    config: Config, keep_lines: bool = False, passthrough: bool = False, line_details: bool = False
+) -> LoadOptions:
+    return LoadOptions(
+        user_map=config.columns,
+        delimiter=config.delimiter,
+        passthrough=passthrough,
+        keep_lines=keep_lines or passthrough,
+        line_details=line_details,
+    )
+
+
+def run_check_parquet(
+    extracts: Sequence[tuple[str, bytes]],
+    config: Config,
+    *,
+    keep_lines: bool = False,
+    line_details: bool = False,
+) -> tuple[Catalog, RuleSet, RunResult]:
+    """Lint extracts held in memory as Parquet bytes, each under a name (its `source_file`),
+    exactly as the same files would be linted (in memory)."""
+    catalog = load_catalog(extra=config.extra_edits)
+    ruleset = build_ruleset(catalog, config)
+    load = load_options(config, keep_lines, line_details=line_details)
+    plans: list[ReadPlan] = [
+        plan_read(Path(name), user_map=load.user_map, content=content) for name, content in extracts
+    ]
+    result = lint_plans(plans, ruleset, context_options(config), load, config.max_reject_rate)
     return catalog, ruleset, result

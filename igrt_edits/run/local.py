@@ -216,9 +216,24 @@ def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
 
 
 def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> RunResult:
+    return lint_plans(plan_all(files, load), ruleset, context, load, max_reject_rate, progress)
+
+
+def lint_plans(
+    plans: Sequence[ReadPlan],
+    ruleset: RuleSet,
+    context: ContextOptions,
+    load: LoadOptions = LoadOptions(),
+    max_reject_rate: float | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Lint planned reads in memory: files, or extracts already in memory (a plan with
+    `content`, as the notebook API makes of a DataFrame)."""
+    started = time.perf_counter()
+    progress = progress or _quiet
     lines: list[pa.Table] = []
     summaries, rejected, has_diagnosis = read_normalized(
-        plan_all(files, load),
+        plans,
         context,
         lines.append,
         progress,
@@ -235,7 +250,9 @@ def _lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) ->
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
     check_reject_rate(summaries, max_reject_rate)
-    return checked.result(summaries, rejects, ruleset, has_diagnosis)
+    result = checked.result(summaries, rejects, ruleset, has_diagnosis)
+    result.wall_seconds = time.perf_counter() - started
+    return result
 
 
 @dataclass
