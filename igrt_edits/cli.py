@@ -459,11 +459,34 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     "--seed", type=int, default=1, show_default=True, help="Seed of the generated extracts."
 )
 @click.option("--stream", is_flag=True, help="Also time --stream runs against the in-memory check.")
+@click.option(
+    "--reports",
+    "report_size",
+    metavar="SIZE",
+    help="Instead, time writing the workbook and the HTML report of SIZE findings (e.g. 1m).",
+)
 def bench_command(
-    sizes: str, formats: str, runs: int, data_dir: str, seed: int, stream: bool
+    sizes: str,
+    formats: str,
+    runs: int,
+    data_dir: str,
+    seed: int,
+    stream: bool,
+    report_size: str | None,
 ) -> None:
     """Time `check` against reading the same file (whole processes, medians, ratios)."""
     from igrt_edits.synth.bench import FLOOR, SIZES, bench
+
+    if report_size is not None:
+        from igrt_edits.synth.report_bench import bench_reports
+
+        if report_size.lower() not in SIZES:
+            raise click.BadParameter(
+                f"unknown size {report_size!r} ({', '.join(SIZES)})", param_hint="--reports"
+            )
+        lines = bench_reports(SIZES[report_size.lower()], lambda m: click.echo(m, err=True))
+        click.echo("\n".join(lines))
+        return
 
     chosen = [s.strip().lower() for s in sizes.split(",") if s.strip()]
     kinds = [f.strip().lower() for f in formats.split(",") if f.strip()]

@@ -214,7 +214,11 @@ def _worst_days(findings: pd.DataFrame) -> str:
     if days.empty:
         return ""
     charges = digest.has_charges(findings)
-    head = ["Patient", "Date of service", "Findings", "Errors", "Rules", *["Charges"] * charges]
+    head = [
+        "<th>Patient</th><th>Date of service</th>",
+        '<th class="number">Findings</th><th class="number">Errors</th><th>Rules</th>',
+        '<th class="number">Charges</th>' if charges else "",
+    ]
     rows = []
     for day in days.to_dict(orient="records"):  # at most WORST_DAYS rows
         cells = [
@@ -229,7 +233,7 @@ def _worst_days(findings: pd.DataFrame) -> str:
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (
         '<section id="worst-days"><h2>Patient-days with the most findings</h2>'
-        f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>"
+        f"<table><thead><tr>{''.join(head)}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
 
