@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import tempfile
 
 import openpyxl
 import pandas as pd
@@ -190,6 +191,9 @@ def test_beyond_the_row_limit_the_sheet_says_so(tmp_path):
 def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "book.xlsx"
     path.write_bytes(b"previous")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
     def broken(*args):
         raise RuntimeError("disk trouble")
@@ -198,7 +202,8 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         xlsx.write_workbook(path, demo_report_data())
     assert path.read_bytes() == b"previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "tmp"]
+    assert list(scratch.iterdir()) == []  # nor the sheets' temporary row files
 
 
 def test_a_workbook_needs_a_file():
@@ -214,3 +219,14 @@ def test_empty_run_writes_a_workbook(tmp_path):
     book = openpyxl.load_workbook(path)
     assert len(sheet_rows(book["Findings"])) == 1
     assert summary_values(book)["Findings"] == 0
+
+
+def test_streamed_run_gives_the_same_workbook_rows(tmp_path):
+    """Line details (provider, charge) travel through a streamed run's partitions too."""
+    sheets = []
+    for mode in ("--no-stream", "--stream"):
+        path = tmp_path / f"book{mode}.xlsx"
+        assert run_cli([str(REPO / DEMO), mode, "--xlsx", str(path), "-q"]).exit_code == 1
+        sheets.append(sheet_rows(openpyxl.load_workbook(path)["Findings"]))
+    assert sheets[0] == sheets[1]
+    assert all(row[-1] is not None for row in sheets[0][1:])  # every demo line has a charge

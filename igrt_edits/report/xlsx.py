@@ -15,6 +15,7 @@ on the sheet and on Summary, how many it left out and which outputs hold them al
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,11 +88,17 @@ REJECT_COLUMNS = (
 
 def write_workbook(target: str | Path, data: ReportData, row_limit: int = EXCEL_ROWS) -> None:
     """Write the workbook to `target` atomically. `row_limit` is the rows a sheet may hold."""
-    with atomic_path(target) as temp:
+    # XlsxWriter keeps each sheet's rows in a temporary file until the workbook is closed; a
+    # directory of our own removes them even when the write fails or is interrupted.
+    with (
+        atomic_path(target) as temp,
+        tempfile.TemporaryDirectory(prefix="igrt-edits-xlsx-", ignore_cleanup_errors=True) as rows,
+    ):
         workbook = xlsxwriter.Workbook(
             str(temp),
             {
                 "constant_memory": True,
+                "tmpdir": rows,
                 # Text is written as text: never as a formula, a number or a link.
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
