@@ -118,41 +118,42 @@ def by_provider(findings: pd.DataFrame, top: int = 12) -> pd.DataFrame:
 
 
 def worst_days(findings: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """The patient-days with the most findings (errors first on a tie, then charges).
+    """The patient-days with the most findings (then most errors, then most charges, then
+    the first in the findings' order).
 
     Columns: patient_id, service_date, findings, errors, rules (the rule ids that fired),
-    charges (when known).
+    charges (when known). Days are counted by integer id; only the chosen days' rows are
+    turned into text.
     """
+    columns = ["patient_id", "service_date", "findings", "errors", "rules", "charges"]
     if findings.empty:
-        return pd.DataFrame(
-            columns=["patient_id", "service_date", "findings", "errors", "rules", "charges"]
-        )
-    day = findings["patient_id"].astype(str) + "\x00" + findings["service_date"].astype(str)
-    frame = pd.DataFrame(
-        {
-            "day": day.to_numpy(),
-            "patient_id": findings["patient_id"].astype(str).to_numpy(),
-            "service_date": findings["service_date"].astype(str).to_numpy(),
-            "rule_id": findings["rule_id"].astype(str).to_numpy(),
-            "error": (findings["severity"].astype(str) == "error").to_numpy(),
-        }
-    )
-    grouped = frame.groupby("day", sort=False)
-    days = pd.DataFrame(
-        {
-            "patient_id": grouped["patient_id"].first(),
-            "service_date": grouped["service_date"].first(),
-            "findings": grouped.size(),
-            "errors": grouped["error"].sum().astype(np.int64),
-            "rules": grouped["rule_id"].agg(lambda ids: ", ".join(sorted(set(ids)))),
-        }
-    )
-    order = ["findings", "errors"]
+        return pd.DataFrame(columns=columns)
+    grouped = findings.groupby(["patient_id", "service_date"], sort=False, observed=True)
+    day = grouped.ngroup().to_numpy()
+    count = np.bincount(day)
+    errors = np.bincount(day, weights=(findings["severity"] == "error").to_numpy(dtype=bool))
+    charges = None
+    keys = [-errors, -count]
     if has_charges(findings):
-        days["charges"] = _charge_sums(findings, pd.Series(day.to_numpy(), index=findings.index))
-        order.append("charges")
-    days = days.sort_values([*order, "patient_id"], ascending=[False] * len(order) + [True])
-    return days.head(top).reset_index(drop=True)
+        charges = _charge_sums(findings, pd.Series(day, index=findings.index))
+        charges = charges.reindex(range(len(count)), fill_value=0.0).to_numpy()
+        keys.insert(0, -charges)
+    chosen = np.lexsort([np.arange(len(count)), *keys])[:top]  # group ids follow first rows
+    rows = [np.flatnonzero(day == d) for d in chosen]  # a handful of days
+    out = pd.DataFrame(
+        {
+            "patient_id": [str(findings["patient_id"].iat[r[0]]) for r in rows],
+            "service_date": [str(findings["service_date"].iat[r[0]]) for r in rows],
+            "findings": count[chosen].astype(np.int64),
+            "errors": errors[chosen].astype(np.int64),
+            "rules": [
+                ", ".join(sorted(set(findings["rule_id"].iloc[r].astype(str)))) for r in rows
+            ],
+        }
+    )
+    if charges is not None:
+        out["charges"] = charges[chosen]
+    return out
 
 
 def top_findings(findings: pd.DataFrame, limit: int) -> pd.DataFrame:
@@ -174,7 +175,7 @@ def _charge_sums(findings: pd.DataFrame, key: pd.Series) -> pd.Series:
     lines = pd.DataFrame(
         {
             "key": key.to_numpy(),
-            "file": findings["source_file"].astype(str).to_numpy(),
+            "file": pd.factorize(findings["source_file"])[0],
             "row": findings["source_row"].to_numpy(dtype=np.int64),
             "charge": findings["charge_amount"].to_numpy(dtype=float, na_value=np.nan),
         }
