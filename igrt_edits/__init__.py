@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from igrt_edits.version import __version__
+
 __all__ = ["Result", "RunError", "__version__", "check"]
 
 if TYPE_CHECKING:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from igrt_edits import __version__
-from igrt_edits.catalog.model import load_catalog
+from igrt_edits.catalog.load import load_catalog
 from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
 from igrt_edits.errors import ConfigError, RunError
 from igrt_edits.report import explain as explain_report
@@ -28,8 +27,9 @@ from igrt_edits.report.progress import RunProgress, progress_wanted
 from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
 from igrt_edits.run.check import build_ruleset, run_check
-from igrt_edits.run.local import RunResult
+from igrt_edits.run.result import RunResult
 from igrt_edits.util.memory import reuse_freed_memory
+from igrt_edits.version import __version__
 
 log = logging.getLogger("igrt_edits")
 INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)

@@ -12,7 +12,7 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(scope="session")
 def catalog():
-    from igrt_edits.catalog.model import load_catalog
+    from igrt_edits.catalog.load import load_catalog
 
     return load_catalog()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from igrt_edits.catalog.model import default_edits_dir, load_catalog
+from igrt_edits.catalog.load import default_edits_dir, load_catalog
 from igrt_edits.errors import EditDataError
 
 from conftest import shared_path

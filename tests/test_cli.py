@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from igrt_edits.catalog.model import load_catalog
+from igrt_edits.catalog.load import load_catalog
 from igrt_edits.cli import main
 
 SAMPLE = str(Path(__file__).resolve().parent.parent / "sample_claims" / "radonc_demo.csv")

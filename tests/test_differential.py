@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from igrt_edits.catalog.model import load_catalog
+from igrt_edits.catalog.load import load_catalog
 from igrt_edits.config import Config
 from igrt_edits.run.check import run_check
 from igrt_edits.synth.generate import RULE_IDS, generate_claims, write_extract

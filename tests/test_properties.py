@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 import igrt_edits.run.local as pipeline
 import igrt_edits.run.stream as stream_module
-from igrt_edits.catalog.model import load_catalog
+from igrt_edits.catalog.load import load_catalog
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.run.check import run_check

@@ -15,8 +15,8 @@ import pytest
 from igrt_edits.config import Config
 from igrt_edits.ingest.readers import discover
 from igrt_edits.run import local as pipeline
-from igrt_edits.run.check import build_ruleset, context_options
-from igrt_edits.run.local import LoadOptions, lint
+from igrt_edits.run.check import build_ruleset, context_options, lint
+from igrt_edits.run.local import LoadOptions
 from igrt_edits.run.stream import lint_streamed
 from igrt_edits.synth.generate import generate_claims
 from igrt_edits.util.hashing import fnv1a64

@@ -7,14 +7,14 @@ type alone means institutional and a place of service alone professional.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.util.arrow import as_dictionary, single_chunk, spread, text_values
+from igrt_edits.util.arrow import as_dictionary, coded, single_chunk, spread, text_values
 
 # Derived columns are small integer codes; position 0 is "unknown" (a null in the output).
 SETTING_NAMES = ("", "OPPS", "MPFS", "OTHER")
@@ -114,3 +114,27 @@ def in_scope(lines: pa.Table, options: ContextOptions) -> np.ndarray:
     """Adults on the service date, or age unknown."""
     age = np.asarray(pc.fill_null(single_chunk(lines.column("age")), np.nan), dtype=float)
     return ~(age < options.adult_age)
+
+
+def with_context(
+    table: pa.Table, context: ContextOptions, has_diagnosis: bool, drop: Sequence[str] = ()
+) -> pa.Table:
+    """Add the derived setting, scheme, component, scope and diagnosis-column flag.
+
+    The given setting column gives way to the derived one; `drop` names other columns to let
+    go once the context is derived.
+    """
+    setting = derive_setting(table)
+    scheme = derive_scheme(table, setting, context)
+    derived = {
+        "setting": coded(SETTING_NAMES, setting),
+        "scheme": coded(SCHEME_NAMES, scheme),
+        "component": coded(COMPONENT_NAMES, derive_component(table)),
+        "_in_scope": pa.array(in_scope(table, context)),
+        "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
+    }
+    gone = ["setting", *drop]
+    table = table.drop_columns([n for n in gone if n in table.column_names])
+    for name, values in derived.items():
+        table = table.append_column(name, values)
+    return table

@@ -23,7 +23,7 @@ from igrt_edits.errors import RunError
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import finding_line_keys, line_keys
 from igrt_edits.rules.engine import SEVERITY_RANK
-from igrt_edits.run.local import RunResult
+from igrt_edits.run.result import RunResult
 
 LINE_COLUMNS = (
     "claim_id",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.catalog.model import Catalog
+from igrt_edits.catalog.rule import Catalog
 from igrt_edits.rules.engine import SEVERITY_RANK, RuleSet
 
 SEVERITIES = ("error", "warning", "info")

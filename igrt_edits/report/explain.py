@@ -8,7 +8,7 @@ import textwrap
 from rich.console import Console
 from rich.table import Table
 
-from igrt_edits.catalog.model import Catalog, Rule
+from igrt_edits.catalog.rule import Catalog, Rule
 from igrt_edits.report.table import SEVERITY_STYLE
 from igrt_edits.rules.engine import RuleSet
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from igrt_edits.errors import RunError
 from igrt_edits.report.frames import findings_table
-from igrt_edits.run.local import FileSummary, RunResult
+from igrt_edits.run.result import FileSummary, RunResult
 
 INVALID_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))

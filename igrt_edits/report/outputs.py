@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from igrt_edits.catalog.model import Catalog
+from igrt_edits.catalog.rule import Catalog
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.readers import discover
 from igrt_edits.report import github, jsonout, junit, sarif, statistics, tabular
@@ -40,7 +40,8 @@ from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
 from igrt_edits.report.table import make_console, render_table
 from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
-from igrt_edits.run.local import RunResult, should_stream
+from igrt_edits.run.check import should_stream
+from igrt_edits.run.result import RunResult
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from typing import IO, Any
 
 import pandas as pd
 
-from igrt_edits import __version__
-from igrt_edits.catalog.model import Catalog, Rule
+from igrt_edits.catalog.rule import Catalog, Rule
 from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
 from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
-from igrt_edits.run.local import RunResult
+from igrt_edits.run.result import RunResult
+from igrt_edits.version import __version__
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.catalog.model import Catalog, Rule
-from igrt_edits.rules.kinds import RunOptions
+from igrt_edits.catalog.rule import Catalog, Rule
+from igrt_edits.rules.kinds.base import RunOptions
 from igrt_edits.rules.lines import Hits, Lines, Related
 from igrt_edits.util.grouping import join_per_group
 from igrt_edits.util.hashing import fnv1a64, to_hex

@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.catalog.model import LineClass
 from igrt_edits.util.arrow import single_chunk
 from igrt_edits.util.grouping import block_key
-
-if TYPE_CHECKING:
-    from igrt_edits.catalog.model import LineClass
 
 Scope = Literal["patient_day", "claim", "claim_or_patient_day"]
 SCOPES: tuple[str, ...] = ("patient_day", "claim", "claim_or_patient_day")

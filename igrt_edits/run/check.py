@@ -1,18 +1,25 @@
-"""Run a check from a Config: catalog -> rule set -> pipeline. Used by the CLI and by tests."""
+"""Run a check from a Config: catalog -> rule set -> the run mode (in memory or streamed).
+
+Used by the CLI and by tests.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from igrt_edits.catalog.model import Catalog, load_catalog
+from igrt_edits.catalog.load import load_catalog
+from igrt_edits.catalog.rule import Catalog
 from igrt_edits.config import Config
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.context import ContextOptions
-from igrt_edits.ingest.readers import ReadPlan, plan_read
+from igrt_edits.ingest.readers import ReadPlan, discover, plan_read
 from igrt_edits.rules.engine import RuleSet
-from igrt_edits.rules.kinds import RunOptions
-from igrt_edits.run.local import LoadOptions, Progress, RunResult, lint, lint_plans
+from igrt_edits.rules.kinds.base import RunOptions
+from igrt_edits.run.local import LoadOptions, Progress, lint_in_memory, lint_plans, quiet
+from igrt_edits.run.result import RunResult
+from igrt_edits.run.stream import lint_streamed
 
 
 def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
@@ -96,6 +103,7 @@ def run_check_parquet(
 ) -> tuple[Catalog, RuleSet, RunResult]:
     """Lint extracts held in memory as Parquet bytes, each under a name (its `source_file`),
     exactly as the same files would be linted (in memory)."""
+    started = time.perf_counter()
     catalog = load_catalog(extra=config.extra_edits)
     ruleset = build_ruleset(catalog, config)
     load = load_options(config, keep_lines, line_details=line_details)
@@ -103,4 +111,40 @@ def run_check_parquet(
         plan_read(Path(name), user_map=load.user_map, content=content) for name, content in extracts
     ]
     result = lint_plans(plans, ruleset, context_options(config), load, config.max_reject_rate)
+    result.wall_seconds = time.perf_counter() - started
     return catalog, ruleset, result
+
+
+def lint(
+    paths: Sequence[str],
+    ruleset: RuleSet,
+    context: ContextOptions,
+    load: LoadOptions | None = None,
+    max_reject_rate: float | None = None,
+    stream: bool | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Lint every line of the given files, directories or globs together.
+
+    `stream=True` partitions the lines by patient to temporary files and checks one partition
+    at a time (for inputs larger than memory); `None` streams when the inputs are large.
+    """
+    started = time.perf_counter()
+    load = load or LoadOptions()
+    progress = progress or quiet
+    files, skipped = discover(paths)
+    if stream or (stream is None and should_stream(files)):
+        result = lint_streamed(files, ruleset, context, load, max_reject_rate, progress=progress)
+    else:
+        result = lint_in_memory(files, ruleset, context, load, max_reject_rate, progress)
+    result.skipped_files = [str(p) for p in skipped]
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+STREAM_ABOVE_BYTES = 2 << 30
+"""Inputs larger than this (on disk) are linted in streaming mode unless told otherwise."""
+
+
+def should_stream(files: Sequence) -> bool:
+    return sum(path.stat().st_size for path in files) > STREAM_ABOVE_BYTES

@@ -23,11 +23,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.ingest.context import ContextOptions
+from igrt_edits.ingest.context import ContextOptions, with_context
 from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
 from igrt_edits.ingest.readers import Extract, ReadPlan, iter_extracts
 from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet, find_issues
-from igrt_edits.run.local import BATCH_LINES, Keys, engine_frame, with_context
+from igrt_edits.rules.frame import Keys, engine_frame
+from igrt_edits.run.local import BATCH_LINES
 from igrt_edits.util.arrow import as_dictionary, single_chunk
 
 LINE, REJECT, FILE = "line", "reject", "file"

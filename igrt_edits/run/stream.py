@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,15 +39,11 @@ from igrt_edits.run.local import (
     Checked,
     LoadOptions,
     Progress,
-    RunResult,
-    account,
     check_lines,
-    check_reject_rate,
     plan_all,
     read_normalized,
-    rules_skipped,
-    sort_rejects,
 )
+from igrt_edits.run.result import LineCounts, RunResult, account, check_reject_rate, sort_rejects
 from igrt_edits.util.arrow import as_dictionary, single_chunk
 from igrt_edits.util.hashing import fnv1a64
 
@@ -109,7 +104,7 @@ def lint_streamed(
     try:
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
-        summaries, rejected, has_diagnosis = read_normalized(
+        summaries, rejected = read_normalized(
             plans,
             context,
             spill.add,
@@ -136,7 +131,7 @@ def lint_streamed(
         rejects = sort_rejects(pa.concat_tables([*rejected, *merged.conflicts]))
         account(summaries, rejects, merged.checked, merged.out_of_scope)
         check_reject_rate(summaries, max_reject_rate)
-        return merged.result(summaries, rejects, ruleset, has_diagnosis)
+        return merged.result(summaries, rejects, ruleset)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -268,15 +263,12 @@ class Merged:
 
     def __init__(self, files: int, details: bool = False) -> None:
         self.details = details
+        """The partitions' findings carry line details (LINE_DETAIL_COLUMNS)."""
         self.findings: list[pa.Table] = []
         self.conflicts: list[pa.Table] = []
         self.checked = np.zeros(files, dtype=np.int64)
         self.out_of_scope = np.zeros(files, dtype=np.int64)
-        self.settings: Counter[str] = Counter()
-        self.schemes: Counter[str] = Counter()
-        self.patients = 0
-        self.claims = 0
-        self.charges = 0.0
+        self.counts = LineCounts({}, {}, 0, 0, 0.0)
 
     def add(self, part: Checked) -> None:
         if len(part.findings):
@@ -284,7 +276,7 @@ class Merged:
             for name in REPEATED:  # one copy of each policy reference, not one per finding
                 index = table.column_names.index(name)
                 table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
-            if LINE_DETAIL_COLUMNS[0] in part.findings.columns:
+            if self.details:
                 details = pa.Table.from_pandas(
                     part.findings[list(LINE_DETAIL_COLUMNS)],
                     schema=LINE_DETAIL_SCHEMA,
@@ -296,13 +288,9 @@ class Merged:
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
         self.out_of_scope += part.out_of_scope
-        self.settings.update(part.settings)
-        self.schemes.update(part.schemes)
-        self.patients += part.patients
-        self.claims += part.claims
-        self.charges += part.charges_flagged
+        self.counts = self.counts.plus(part.counts)
 
-    def result(self, summaries, rejects, ruleset: RuleSet, has_diagnosis) -> RunResult:
+    def result(self, summaries, rejects, ruleset: RuleSet) -> RunResult:
         if self.findings:
             table = pa.concat_tables(self.findings).unify_dictionaries()
             self.findings.clear()
@@ -319,27 +307,14 @@ class Merged:
                 [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")],
             )
             table = table.take(order)
-            extra = [n for n in LINE_DETAIL_COLUMNS if n in table.column_names]
             contract = table.select(list(FINDING_COLUMNS)).cast(FINDINGS_SCHEMA)
-            for name in extra:
-                contract = contract.append_column(name, table.column(name))
+            if self.details:
+                for name in LINE_DETAIL_COLUMNS:
+                    contract = contract.append_column(name, table.column(name))
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
             findings = contract.to_pandas(types_mapper=pd.ArrowDtype)
         else:
             findings = empty_findings()
             if self.details:
                 findings = findings.assign(provider_id=pd.Series(dtype=object), charge_amount=0.0)
-        return RunResult(
-            findings=findings,
-            rejects=rejects,
-            files=summaries,
-            skipped_files=[],
-            lines=None,
-            setting_unknown=self.settings.get("unknown", 0),
-            settings_seen=dict(sorted(self.settings.items())),
-            schemes_seen=dict(sorted(self.schemes.items())),
-            rules_skipped=rules_skipped(ruleset, has_diagnosis),
-            patients_checked=self.patients,
-            claims_checked=self.claims,
-            charges_flagged=round(self.charges, 2),
-        )
+        return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)

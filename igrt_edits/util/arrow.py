@@ -158,3 +158,9 @@ def _unify(chunks: list[pa.DictionaryArray], kind: pa.DataType) -> pa.Dictionary
         indices.append(pa.array(remapped, pa.int32(), mask=missing if missing.any() else None))
         start += len(chunk.dictionary)
     return pa.DictionaryArray.from_arrays(pa.concat_arrays(indices), encoded.dictionary)
+
+
+def coded(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
+    """Small integer codes as a dictionary column; code 0 (unknown) becomes null."""
+    indices = pa.array(codes.astype(np.int32) - 1, mask=codes == 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(names[1:], pa.string()))

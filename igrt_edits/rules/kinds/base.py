@@ -1,58 +1,20 @@
-"""What every rule kind shares: the target selector, date windows and the kind interface."""
+"""What every rule kind shares: the kind interface, run options and the target selector."""
 
 from __future__ import annotations
 
-import datetime as dt
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
+from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass
 from igrt_edits.rules.lines import Hits, Lines
-
-if TYPE_CHECKING:
-    from igrt_edits.catalog.model import CatalogData, LineClass
-    from igrt_edits.util.toml import Table
+from igrt_edits.util.toml import Table
 
 COMPONENTS = ("PC", "TC", "global")
 SCHEMES = ("cpt", "gcode")
 SETTINGS = ("OPPS", "MPFS", "OTHER")
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    """Inclusive service-date window; None is open."""
-
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    def contains(self, days: np.ndarray) -> np.ndarray:
-        inside = np.ones(len(days), dtype=bool)
-        if self.start is not None:
-            inside &= days >= np.datetime64(self.start, "D")
-        if self.end is not None:
-            inside &= days <= np.datetime64(self.end, "D")
-        return inside
-
-    def describe(self) -> str:
-        if self.start and self.end:
-            return f"{self.start} to {self.end}"
-        if self.start:
-            return f"from {self.start}"
-        if self.end:
-            return f"through {self.end}"
-        return "always"
-
-    @staticmethod
-    def parse(table: Table | None) -> DateWindow:
-        if table is None:
-            return DateWindow()
-        window = DateWindow(table.date("from"), table.date("through"))
-        table.finish()
-        if window.start and window.end and window.start > window.end:
-            raise table.fail("from", f"{window.start} is after through {window.end}")
-        return window
 
 
 @dataclass(frozen=True)
@@ -70,7 +32,7 @@ class Target:
     components: frozenset[str] | None = None
     schemes: frozenset[str] | None = None
     settings: frozenset[str] | None = None
-    window: DateWindow = DateWindow()
+    window: DateWindow = field(default_factory=DateWindow)
 
     def mask(self, lines: Lines) -> np.ndarray:
         mask = lines.member(self.line_class).copy()
@@ -135,6 +97,8 @@ class Kind(ABC):
     name: ClassVar[str]
     fields: ClassVar[tuple[str, ...]] = ()
     """Message fields this kind adds to the standard ones."""
+    needs_diagnoses: ClassVar[bool] = False
+    """The kind reads diagnoses: a run without a diagnosis column skips its rules."""
 
     @classmethod
     @abstractmethod
@@ -151,4 +115,8 @@ class Kind(ABC):
 
     def classes(self) -> list[LineClass]:
         """The code classes the kind uses (for `explain` and for the relevant-code filter)."""
+        return []
+
+    def templates(self) -> list[str]:
+        """Message templates of its own beside the rule's `message` (checked when loading)."""
         return []

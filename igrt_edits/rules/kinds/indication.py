@@ -34,6 +34,7 @@ class Indication(Kind):
 
     name = "indication"
     fields = ("diagnoses", "needs")
+    needs_diagnoses = True
     target: Target
     when_any: tuple[LineClass, ...]
     when_none: tuple[LineClass, ...]

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from igrt_edits.catalog.model import CatalogData, LineClass
-from igrt_edits.rules.kinds.base import DateWindow, Kind, RunOptions
+from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass
+from igrt_edits.rules.kinds.base import Kind, RunOptions
 from igrt_edits.rules.lines import Hits, Lines, Related
 from igrt_edits.util.toml import Table
 

@@ -36,7 +36,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("igrt_edits.spark needs PySpark: pip install 'igrt-edits[spark]'") from exc
 
-from igrt_edits.catalog.model import Catalog, load_catalog
+from igrt_edits.catalog.load import load_catalog
+from igrt_edits.catalog.rule import Catalog
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError, RunError
 from igrt_edits.ingest.columns import ColumnMap, match_columns
@@ -46,6 +47,7 @@ from igrt_edits.ingest.readers import Extract, discover, plan_read, rename_colum
 from igrt_edits.report.redact import Redactor
 from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, RuleSet
 from igrt_edits.run.check import build_ruleset, context_options
+from igrt_edits.run.conflicts import MIXED_CLAIM_REASON, REPEATED_LINE_REASON
 from igrt_edits.run.distributed import (
     BUCKET_SCHEMA,
     FILE,
@@ -57,14 +59,12 @@ from igrt_edits.run.distributed import (
     stage_extract,
     stage_file,
 )
-from igrt_edits.run.local import (
-    MIXED_CLAIM_REASON,
-    REPEATED_LINE_REASON,
+from igrt_edits.run.local import LoadOptions
+from igrt_edits.run.result import (
     FileSummary,
-    LoadOptions,
+    LineCounts,
     RunResult,
     check_reject_rate,
-    rules_skipped,
     sort_rejects,
 )
 
@@ -196,19 +196,20 @@ class SparkRun:
             F.countDistinct("patient_id").alias("patients"),
             F.countDistinct("claim_id").alias("claims"),
         ).first()
-        return RunResult(
-            findings=findings,
-            rejects=rejects,
-            files=self.files,
-            skipped_files=self.skipped_files,
-            lines=None,
+        counts = LineCounts(
+            settings=_named_counts(checked, "setting"),
+            schemes=_named_counts(checked, "scheme"),
+            patients=int(distinct.patients),
+            claims=int(distinct.claims),
             charges_flagged=self._flagged_charges(findings),
-            setting_unknown=int(checked.loc[checked["setting"] == "", "count"].sum()),
-            settings_seen=_named_counts(checked, "setting"),
-            schemes_seen=_named_counts(checked, "scheme"),
-            rules_skipped=rules_skipped(self.ruleset, [f.has_diagnosis for f in self.files]),
-            patients_checked=int(distinct.patients),
-            claims_checked=int(distinct.claims),
+        )
+        return RunResult.of(
+            findings,
+            rejects,
+            self.files,
+            counts,
+            self.ruleset.rules,
+            skipped_files=self.skipped_files,
             wall_seconds=time.perf_counter() - self.started,
         )
 
@@ -234,7 +235,7 @@ class SparkRun:
             .sort_by([("_file", "ascending"), ("source_row", "ascending")])
         )
         values = np.asarray(charges.column("charge_amount").to_numpy(zero_copy_only=False), float)
-        return round(float(np.nansum(values)), 2)
+        return float(np.nansum(values))
 
 
 def staged_files(staged: DataFrame) -> list[FileSummary]:

@@ -1,0 +1,156 @@
+"""What a finished run hands to reporters: findings, rejects and every row accounted for.
+
+Every engine (in memory, streamed, on Spark) builds its `RunResult` through `RunResult.of`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from igrt_edits.catalog.rule import Rule
+from igrt_edits.errors import RejectRateError
+
+
+@dataclass
+class FileSummary:
+    """One input file: what it is and where each of its rows went."""
+
+    path: str
+    format: str
+    size_bytes: int
+    rows_read: int = 0
+    rows_checked: int = 0
+    rows_rejected: int = 0
+    rows_out_of_scope: int = 0
+    has_diagnosis: bool = False
+
+    def accounting(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_checked": self.rows_checked,
+            "rows_rejected": self.rows_rejected,
+            "rows_out_of_scope": self.rows_out_of_scope,
+        }
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """What checking lines counted: a whole run's, or one part's (see `plus`)."""
+
+    settings: Mapping[str, int]
+    """Checked lines by setting ("unknown" where none could be told)."""
+    schemes: Mapping[str, int]
+    """Checked lines by coding scheme."""
+    patients: int
+    claims: int
+    charges_flagged: float
+    """Sum of charge_amount over the distinct flagged lines."""
+
+    def plus(self, other: LineCounts) -> LineCounts:
+        """The counts of two parts that share no patient (partitions, buckets)."""
+        settings, schemes = Counter(self.settings), Counter(self.schemes)
+        settings.update(other.settings)
+        schemes.update(other.schemes)
+        return LineCounts(
+            settings,
+            schemes,
+            self.patients + other.patients,
+            self.claims + other.claims,
+            self.charges_flagged + other.charges_flagged,
+        )
+
+
+@dataclass
+class RunResult:
+    """Everything a reporter needs about a finished run."""
+
+    findings: pd.DataFrame
+    rejects: pa.Table
+    files: list[FileSummary]
+    skipped_files: list[str]
+    lines: pa.Table | None
+    """Every line that passed row checks, with derived context and `_status` (checked,
+    out_of_scope, or rejected for a claim conflict); `_file`/`_row` locate it in the input."""
+    setting_unknown: int
+    settings_seen: dict[str, int]
+    schemes_seen: dict[str, int]
+    rules_skipped: dict[str, str]
+    patients_checked: int
+    claims_checked: int
+    charges_flagged: float = 0.0
+    """Sum of charge_amount over the distinct flagged lines."""
+    wall_seconds: float = 0.0
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
+        return {k: sum(f.accounting()[k] for f in self.files) for k in keys}
+
+    @staticmethod
+    def of(
+        findings: pd.DataFrame,
+        rejects: pa.Table,
+        files: list[FileSummary],
+        counts: LineCounts,
+        rules: Sequence[Rule],
+        *,
+        lines: pa.Table | None = None,
+        skipped_files: Sequence[str] = (),
+        wall_seconds: float = 0.0,
+    ) -> RunResult:
+        """The result of a run over `files` that applied `rules`."""
+        settings = dict(sorted(counts.settings.items()))
+        return RunResult(
+            findings=findings,
+            rejects=rejects,
+            files=files,
+            skipped_files=list(skipped_files),
+            lines=lines,
+            setting_unknown=settings.get("unknown", 0),
+            settings_seen=settings,
+            schemes_seen=dict(sorted(counts.schemes.items())),
+            rules_skipped=skipped_rules(rules, files),
+            patients_checked=counts.patients,
+            claims_checked=counts.claims,
+            charges_flagged=round(counts.charges_flagged, 2),
+            wall_seconds=wall_seconds,
+        )
+
+
+def skipped_rules(rules: Sequence[Rule], files: Sequence[FileSummary]) -> dict[str, str]:
+    """Rules a run could not apply, and why: those that read diagnoses, when no file has any."""
+    if not files or any(f.has_diagnosis for f in files):
+        return {}
+    return {
+        rule.id: "no diagnosis column in any input file"
+        for rule in rules
+        if rule.kind.needs_diagnoses
+    }
+
+
+def account(summaries, rejects: pa.Table, checked: np.ndarray, out_of_scope: np.ndarray) -> None:
+    """Fill in each file's row accounting from per-file counts and the rejects."""
+    rejected = pd.Series(rejects.column("source_file").to_pylist(), dtype=object).value_counts()
+    for i, summary in enumerate(summaries):
+        summary.rows_out_of_scope = int(out_of_scope[i])
+        summary.rows_checked = int(checked[i])
+        summary.rows_rejected = int(rejected.get(summary.path, 0))
+
+
+def check_reject_rate(summaries: list[FileSummary], limit: float | None) -> None:
+    read = sum(s.rows_read for s in summaries)
+    rejected = sum(s.rows_rejected for s in summaries)
+    if limit is not None and read and rejected / read > limit:
+        raise RejectRateError(
+            f"{rejected} of {read} rows rejected ({rejected / read:.1%}), above the limit of"
+            f" {limit:.1%} (--max-reject-rate); see the rejects output for reasons"
+        )
+
+
+def sort_rejects(rejects: pa.Table) -> pa.Table:
+    return rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
