@@ -15,7 +15,7 @@ from html import escape
 
 SEVERITY_COLORS = {"error": "#D55E00", "warning": "#E69F00", "info": "#0072B2"}
 """Okabe-Ito colours: told apart with the common kinds of colour blindness."""
-FONT = "font-family=\"system-ui, sans-serif\" font-size=\"12\""
+FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
 @dataclass(frozen=True)
