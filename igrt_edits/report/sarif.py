@@ -11,18 +11,18 @@ the claim and the claim line as logical locations and carries the finding's fing
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
-from igrt_edits import __version__
 from igrt_edits.catalog.rule import Catalog, Rule
+from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
 from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
 from igrt_edits.run.result import RunResult
+from igrt_edits.version import __version__
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -44,10 +44,6 @@ PROPERTY_FIELDS = tuple(c for c in FINDING_COLUMNS if c not in ("rule_id", "mess
 """A result's properties: every finding field but those SARIF has its own place for."""
 
 
-def _paragraph(text: str) -> str:
-    return " ".join(textwrap.dedent(text).split())
-
-
 def _clip(text: str) -> str:
     return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
 
@@ -56,7 +52,7 @@ def rule_descriptor(rule: Rule, active: Rule | None, carc_reason: str) -> dict[s
     """A SARIF reportingDescriptor for a rule (with its severity in this run, if applied)."""
     severity = (active or rule).severity
     what, why, fix = (
-        _paragraph(t) for t in (rule.explanation.what, rule.explanation.why, rule.explanation.fix)
+        paragraph(t) for t in (rule.explanation.what, rule.explanation.why, rule.explanation.fix)
     )
     carc = f"CARC {rule.carc}" + (f": {carc_reason}" if carc_reason else "")
     return {
