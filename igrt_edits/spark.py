@@ -1,6 +1,6 @@
 """Run the edits on Apache Spark: the public entry points (see igrt_edits.run.spark).
 
-from igrt_edits.spark import check_dataframe
+    from igrt_edits.spark import check_dataframe
 """
 
 from igrt_edits.run.spark.engine import SparkRun, check_dataframe, check_files, spark_session

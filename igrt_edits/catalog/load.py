@@ -57,6 +57,7 @@ def default_edits_dir() -> Path:
     return package.parent / "edits"  # a source checkout
 
 
+
 def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> Catalog:
     """Load the shipped catalog (or `edits_dir`) plus the user's extra edit files."""
     base = edits_dir or default_edits_dir()

@@ -29,6 +29,7 @@ class LineClass:
     not_modality: frozenset[str] | None = None
 
 
+
 @dataclass(frozen=True)
 class DateWindow:
     """Inclusive service-date window; None is open."""
@@ -151,6 +152,7 @@ class IndicationTable:
         return np.array(texts, dtype=object)[of] if len(bits) else np.zeros(0, dtype=object)
 
 
+
 @dataclass
 class CatalogData:
     """Code sets, classes, validity windows and indications: what rules are built from."""
@@ -168,6 +170,7 @@ class CatalogData:
             return LineClass(name, self.sets[name])
         known = ", ".join(sorted({*self.sets, *self.classes}))
         raise table.fail(key, f"unknown code set or class {name!r} (known: {known})")
+
 
 
 def expand_codes(
@@ -215,3 +218,4 @@ def _common_prefix(words: list[str]) -> str:
             break
         prefix.append(chars[0])
     return "".join(prefix)
+

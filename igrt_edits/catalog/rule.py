@@ -40,6 +40,7 @@ class Rule:
         return replace(self, severity=severity)
 
 
+
 @dataclass
 class Catalog:
     """The loaded edit catalog."""
@@ -58,3 +59,4 @@ class Catalog:
         except KeyError:
             known = ", ".join(self.rules)
             raise EditDataError(f"unknown rule {rule_id!r} (rules: {known})") from None
+
