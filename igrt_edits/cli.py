@@ -418,7 +418,7 @@ def explain(rule_id: str, config_path: str | None) -> None:
     "out",
     type=click.Path(dir_okay=False),
     required=True,
-    help="Output file (.parquet or .csv).",
+    help="Output file (.parquet, .csv, or .837 for an X12 837P/837I interchange).",
 )
 @click.option(
     "--violation-rate",
@@ -431,8 +431,10 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     """Write a synthetic radiation-oncology claims extract (for trials and benchmarks)."""
     from igrt_edits.synth.generate import write_extract
 
-    if not out.lower().endswith((".parquet", ".pq", ".csv")):
-        raise click.BadParameter("the output must end in .parquet, .pq or .csv", param_hint="--out")
+    if not out.lower().endswith((".parquet", ".pq", ".csv", ".837", ".x12", ".edi")):
+        raise click.BadParameter(
+            "the output must end in .parquet, .pq, .csv or .837 (.x12, .edi)", param_hint="--out"
+        )
     try:
         written = write_extract(out, count, seed, violation_rate=violation_rate)
     except ValueError as error:
@@ -444,7 +446,12 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
 @click.option(
     "--sizes", default="1m,10m", show_default=True, help="Extract sizes (1k 10k 100k 1m 10m 100m)."
 )
-@click.option("--formats", default="parquet,csv", show_default=True, help="Input formats to time.")
+@click.option(
+    "--formats",
+    default="parquet,csv",
+    show_default=True,
+    help="Input formats to time (parquet, csv, x12: an 837 of the same lines).",
+)
 @click.option(
     "--runs", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs of each command."
 )
@@ -496,7 +503,7 @@ def bench_command(
         )
     if unknown := [f for f in kinds if f not in FLOOR]:
         raise click.BadParameter(
-            f"unknown format {unknown[0]!r} (parquet, csv)", param_hint="--formats"
+            f"unknown format {unknown[0]!r} (parquet, csv, x12)", param_hint="--formats"
         )
     lines = bench(
         chosen, kinds, runs, Path(data_dir), seed, stream, lambda m: click.echo(m, err=True)

@@ -407,16 +407,29 @@ def _write_findings(
         elif fmt == "junit":
             junit.junit_xml(findings, result, summary, out)
         elif fmt == "github":
-            github.write_github(out, findings)
+            lines, _ = result.text_positions(findings["source_file"], findings["source_row"])
+            github.write_github(out, findings, lines)
         else:
             console = make_console(out, color=None if terminal else False)
-            render_table(console, findings, summary)
+            render_table(console, findings, summary, places=_places(findings, result))
 
     if path:
         with atomic_text(path, newline="\n") as out:
             emit(out, terminal=False)
     else:
         emit(stdout, terminal=_isatty(stdout))
+
+
+def _places(findings: pd.DataFrame, result: RunResult) -> list[str] | None:
+    """How the table names where each flagged line is: `row N`, or for an X12 file
+    `segment N, line L`; None when every file is a table (rows say it all)."""
+    x12 = [f.path for f in result.files if f.format == "x12"]
+    if findings.empty or not x12:
+        return None
+    lines, _ = result.text_positions(findings["source_file"], findings["source_row"])
+    rows = findings["source_row"].astype(str)
+    segments = "segment " + rows + ", line " + pd.Series(lines, findings.index).astype(str)
+    return segments.where(findings["source_file"].isin(x12), "row " + rows).tolist()
 
 
 def _notes(plan: OutputPlan, reported: Reported, stderr: IO[str]) -> None:

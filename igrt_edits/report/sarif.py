@@ -2,9 +2,10 @@
 
 The tool driver lists every rule of the catalog (rules not applied in this run are marked
 disabled). Each result points at the input file and the line's row (`region.startLine`; a
-CSV row is a text line unless a quoted field spans lines), names the claim and the claim line
-as logical locations and carries the finding's fingerprint in `partialFingerprints`, so code
-scanning tracks the same finding across runs.
+CSV row is a text line unless a quoted field spans lines; an X12 line points at the line and
+column where its service segment starts, its `source_row` being the segment number), names
+the claim and the claim line as logical locations and carries the finding's fingerprint in
+`partialFingerprints`, so code scanning tracks the same finding across runs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ TEXT_LIMIT = 1024
 """GitHub code scanning keeps rule descriptions up to this many characters."""
 GITHUB_RESULT_LIMIT = 25_000
 """Results per run beyond which GitHub code scanning does not process a run's results."""
-MIME_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+MIME_TYPES = {
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+    "x12": "application/edi-x12",
+}
 RESULTS_MARK = "\u0000results"
 PROPERTY_FIELDS = tuple(c for c in FINDING_COLUMNS if c not in ("rule_id", "message"))
 """A result's properties: every finding field but those SARIF has its own place for."""
@@ -89,9 +94,12 @@ def sarif_log(
     located = {
         f.path: _artifact_location(f.path, base, index) for index, f in enumerate(result.files)
     }
+    lines, columns = result.text_positions(findings["source_file"], findings["source_row"])
     results = [
-        _result(record, rule_index, located[record["source_file"]])
-        for record in iter_finding_records(findings)
+        _result(record, rule_index, located[record["source_file"]], _region(line, column))
+        for record, line, column in zip(
+            iter_finding_records(findings), lines.tolist(), columns.tolist(), strict=True
+        )
     ]
     accounting = {
         k: summary[k] for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
@@ -145,8 +153,16 @@ def _artifact_location(path: str, base: Path, index: int | None = None) -> dict[
     return location
 
 
+def _region(line: int, column: int) -> dict[str, int]:
+    """Where a line sits: its row (CSV) or its segment's line and column (X12)."""
+    return {"startLine": line, "startColumn": column} if column else {"startLine": line}
+
+
 def _result(
-    record: dict[str, Any], rule_index: dict[str, int], artifact: dict[str, Any]
+    record: dict[str, Any],
+    rule_index: dict[str, int],
+    artifact: dict[str, Any],
+    region: dict[str, int],
 ) -> dict[str, Any]:
     claim, line = record["claim_id"], record["line_number"]
     result: dict[str, Any] = {
@@ -158,7 +174,7 @@ def _result(
             {
                 "physicalLocation": {
                     "artifactLocation": dict(artifact),
-                    "region": {"startLine": record["source_row"]},
+                    "region": region,
                 },
                 "logicalLocations": [
                     {"name": claim, "fullyQualifiedName": claim, "kind": "claim"},

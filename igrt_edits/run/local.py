@@ -25,6 +25,7 @@ from igrt_edits.run.result import (
     FileSummary,
     LineCounts,
     RunResult,
+    SourcePositions,
     account,
     check_reject_rate,
     sort_rejects,
@@ -95,6 +96,9 @@ def read_normalized(
             plan, min(batch_lines or BATCH_LINES, BATCH_LINES), whole=whole
         ):
             part = normalize_extract(extract, index)
+            if extract.positions is not None:
+                summary.positions = summary.positions or SourcePositions()
+                summary.positions.add(extract.source_rows, *extract.positions)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
             kept = LINE_DETAIL_COLUMNS if details else ()
