@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA
+from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, LINE_DETAIL_COLUMNS
 from igrt_edits.rules.engine import findings_table as engine_findings_table
 
 FINDING_SCHEMA = FINDINGS_SCHEMA.set(
@@ -24,9 +24,9 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings ordered by claim_id, line_number, rule_id (the order of every format).
 
     The contract's columns, in its order; findings with some of them (collected from an engine
-    that wrote the rest itself) keep those.
+    that wrote the rest itself) keep those. Line details (a run's LINE_DETAIL_COLUMNS) follow.
     """
-    columns = [c for c in FINDING_COLUMNS if c in findings.columns]
+    columns = [c for c in (*FINDING_COLUMNS, *LINE_DETAIL_COLUMNS) if c in findings.columns]
     if findings.empty:
         return findings[columns].reset_index(drop=True)
     order = np.lexsort(

@@ -11,10 +11,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits import __version__
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
+from igrt_edits.version import __version__
 
 SEVERITIES = ("error", "warning", "info")
 HASH_CHUNK = 1 << 20

@@ -47,6 +47,10 @@ FINDINGS_SCHEMA = pa.schema(
     ]
 ).insert(FINDING_COLUMNS.index("related_lines"), pa.field("related_lines", pa.list_(pa.string())))
 """The findings as an Arrow table (for Parquet output and for merging partitions)."""
+LINE_DETAIL_COLUMNS = ("provider_id", "charge_amount")
+"""The flagged line's provider and charge: columns a run adds after the contract's fields
+when asked for line details (the analyst reports show them; other outputs do not)."""
+LINE_DETAIL_SCHEMA = pa.schema([("provider_id", pa.string()), ("charge_amount", pa.float64())])
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 

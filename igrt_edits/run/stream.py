@@ -29,6 +29,8 @@ from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
 from igrt_edits.rules.engine import (
     FINDING_COLUMNS,
     FINDINGS_SCHEMA,
+    LINE_DETAIL_COLUMNS,
+    LINE_DETAIL_SCHEMA,
     RuleSet,
     empty_findings,
     findings_table,
@@ -67,6 +69,7 @@ PARTITION_SCHEMA = pa.schema(
         ("beam_modality", TEXT),
         ("treatment_indicators", TEXT),
         ("charge_amount", pa.float64()),
+        ("provider_id", TEXT),
         ("_file", pa.int32()),
         ("_row", pa.int64()),
         ("setting", TEXT),
@@ -106,12 +109,17 @@ def lint_streamed(
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
         summaries, rejected = read_normalized(
-            plans, context, spill.add, tell, batch_lines=STREAM_BATCH_LINES
+            plans,
+            context,
+            spill.add,
+            tell,
+            batch_lines=STREAM_BATCH_LINES,
+            details=load.line_details,
         )
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]
-        merged = Merged(len(names))
+        merged = Merged(len(names), details=load.line_details)
         for done, table in enumerate(spill.partitions()):
             tell("check", done, count)
             checked = check_lines(
@@ -121,6 +129,7 @@ def lint_streamed(
                 context,
                 lambda claims: _is_mixed(claims, mixed),
                 keep_lines=False,
+                details=load.line_details,
             )
             merged.add(checked)
         tell("check", count, count)
@@ -257,7 +266,9 @@ REPEATED = ("rule_id", "rule_name", "severity", "policy_ref", "carc", "source_fi
 class Merged:
     """Partition results summed into one run's."""
 
-    def __init__(self, files: int) -> None:
+    def __init__(self, files: int, details: bool = False) -> None:
+        self.details = details
+        """The partitions' findings carry line details (LINE_DETAIL_COLUMNS)."""
         self.findings: list[pa.Table] = []
         self.conflicts: list[pa.Table] = []
         self.checked = np.zeros(files, dtype=np.int64)
@@ -270,6 +281,14 @@ class Merged:
             for name in REPEATED:  # one copy of each policy reference, not one per finding
                 index = table.column_names.index(name)
                 table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
+            if self.details:
+                details = pa.Table.from_pandas(
+                    part.findings[list(LINE_DETAIL_COLUMNS)],
+                    schema=LINE_DETAIL_SCHEMA,
+                    preserve_index=False,
+                )
+                for name in LINE_DETAIL_COLUMNS:
+                    table = table.append_column(name, details.column(name))
             self.findings.append(table)
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
@@ -292,9 +311,15 @@ class Merged:
                 ),
                 [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")],
             )
-            table = table.take(order).cast(FINDINGS_SCHEMA)
+            table = table.take(order)
+            contract = table.select(list(FINDING_COLUMNS)).cast(FINDINGS_SCHEMA)
+            if self.details:
+                for name in LINE_DETAIL_COLUMNS:
+                    contract = contract.append_column(name, table.column(name))
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
-            findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_COLUMNS)]
+            findings = contract.to_pandas(types_mapper=pd.ArrowDtype)
         else:
             findings = empty_findings()
+            if self.details:
+                findings = findings.assign(provider_id=pd.Series(dtype=object), charge_amount=0.0)
         return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)
