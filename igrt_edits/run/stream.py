@@ -74,8 +74,12 @@ PARTITION_SCHEMA = pa.schema(
         ("_row", pa.int64()),
         ("setting", TEXT),
         ("scheme", TEXT),
+        ("claim_type", TEXT),
+        ("place_of_service", TEXT),
         ("component", TEXT),
-        ("_in_scope", pa.bool_()),
+        ("billing_side", TEXT),
+        ("age", pa.float32()),
+        ("patient_birth_date", pa.date32()),
         ("diagnosis_known", pa.bool_()),
     ]
 )
@@ -122,6 +126,7 @@ def lint_streamed(
                 [table],
                 names,
                 ruleset,
+                context,
                 lambda claims: _is_mixed(claims, mixed),
                 keep_lines=False,
                 details=load.line_details,
