@@ -45,6 +45,9 @@ CLAIM_TYPES = {
     "837i": "institutional",
     "ub-04": "institutional",
     "ub04": "institutional",
+    # NCH claim type codes of the CMS research (RIF/CCW) files
+    **dict.fromkeys(("10", "20", "30", "40", "50", "60", "61"), "institutional"),
+    **dict.fromkeys(("71", "72", "81", "82"), "professional"),
 }
 SETTINGS = {
     "opps": "OPPS",
@@ -80,6 +83,14 @@ class Problems:
     def __init__(self, rows: int) -> None:
         self.rows = rows
         self.found: list[tuple[str, np.ndarray, pa.Array | str]] = []
+        self.given: tuple[np.ndarray, pa.Array, pa.Array] | None = None
+
+    def take_reader_problems(self, columns: pa.Array, reasons: pa.Array) -> None:
+        """Rows the reader found broken (an 837 claim that cannot be read): they fail with the
+        reader's column and reason alone, whatever else the checks find in them."""
+        mask = np.asarray(reasons.is_valid())
+        if mask.any():
+            self.given = (mask, columns, reasons)
 
     def add(self, column: str, mask: np.ndarray, reason: Reason) -> None:
         """Rows under `mask` fail; `reason` is a constant, a per-row (maybe dictionary) array,
@@ -95,13 +106,26 @@ class Problems:
         return out
 
     def mask(self) -> np.ndarray:
-        out = np.zeros(self.rows, dtype=bool)
+        out = np.zeros(self.rows, dtype=bool) if self.given is None else self.given[0].copy()
         for _, mask, _ in self.found:
             out |= mask
         return out
 
     def describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(first failing column, all reasons joined) for the given row positions."""
+        if self.given is None:
+            return self._describe(rows)
+        given = self.given[0][rows]
+        first, joined = self._describe(rows[~given])
+        at = np.full(len(rows), -1, np.int64)
+        at[~given] = np.arange(int((~given).sum()))
+        spread_back = pa.array(np.maximum(at, 0), pa.int64(), mask=at < 0)
+        take = pa.array(rows, type=pa.int64())
+        first = pc.coalesce(self.given[1].take(take), first.take(spread_back))
+        joined = pc.coalesce(self.given[2].take(take), joined.take(spread_back))
+        return first, joined
+
+    def _describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         if not self.found:
             none = pa.nulls(len(rows), pa.string())
             return none, none
@@ -146,7 +170,11 @@ def _normalize(extract: Extract, file_index: int) -> Part:
     table = extract.table.unify_dictionaries()
     rows = table.num_rows
     problems = Problems(rows)
+    if extract.problems is not None:
+        problems.take_reader_problems(*extract.problems)
     raw = {name: single_chunk(table.column(name)) for name in table.column_names}
+    for name, parts in extract.columns.composites.items():
+        raw[name] = _joined([raw[f"{name}.{i}"] for i in range(len(parts))], name, problems)
     out: dict[str, pa.Array] = {
         "claim_id": _required_text(raw["claim_id"], "claim_id", problems),
         "patient_id": _required_text(raw["patient_id"], "patient_id", problems),
@@ -173,7 +201,7 @@ def _normalize(extract: Extract, file_index: int) -> Part:
             raw.get("beam_modality"), "beam_modality", rows, problems, lower=True
         ),
         "treatment_indicators": _tags(raw.get("treatment_indicators"), rows, problems),
-        "age": _age(raw, out["service_date"], rows, problems),
+        **_age(raw, out["service_date"], rows, problems),
         "provider_id": _plain(raw.get("provider_id"), "provider_id", rows, problems),
         "charge_amount": _number(raw.get("charge_amount"), "charge_amount", rows, problems),
     }
@@ -192,6 +220,13 @@ def _normalize(extract: Extract, file_index: int) -> Part:
         format=extract.format,
         size_bytes=extract.size_bytes,
     )
+
+
+def _joined(parts: list[pa.Array], column: str, problems: Problems) -> pa.Array:
+    """A field composed of several columns: their trimmed text joined (null if any is blank)."""
+    texts = [pc.cast(_trimmed(decode_text(p, column, problems)), pa.string()) for p in parts]
+    texts = [pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t) for t in texts]
+    return pc.binary_join_element_wise(*texts, "")
 
 
 def _family(table: pa.Table, family: str) -> list[str]:
@@ -643,9 +678,11 @@ def _numeric(value_type: pa.DataType) -> bool:
     )
 
 
-def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:
-    """Age in whole years on the service date (birth date first, else the age column)."""
+def _age(raw, service: pa.Array, rows: int, problems: Problems) -> dict[str, pa.Array]:
+    """The line's own age in whole years on the service date (birth date first, else the age
+    column) and its birth date: another line of the member may need it (context.member_ages)."""
     age = np.full(rows, np.nan, dtype=np.float32)
+    birth = pa.nulls(rows, pa.date32())
     if "patient_age" in raw:
         age = np.asarray(_number(raw["patient_age"], "patient_age", rows, problems, minimum=0.0))
     if "patient_birth_date" in raw:
@@ -655,7 +692,10 @@ def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:
         after = born & (years < 0)
         problems.add("patient_birth_date", after, "patient_birth_date is after service_date")
         age = np.where(born, years, age)
-    return pa.array(age.astype(np.float32), pa.float32())
+    return {
+        "age": pa.array(age.astype(np.float32), pa.float32()),
+        "patient_birth_date": birth.cast(pa.date32()),
+    }
 
 
 def years_between(start: pa.Array, end: pa.Array) -> np.ndarray:

@@ -40,6 +40,7 @@ LINE_COLUMNS = (
     "setting",
     "scheme",
     "component",
+    "billing_side",
     "payer",
     "line_of_business",
     "beam_modality",
@@ -48,7 +49,7 @@ LINE_COLUMNS = (
     "provider_id",
     "charge_amount",
 )
-INTERNAL = {"_file", "_row", "_in_scope", "diagnosis_known", "_status"}
+INTERNAL = {"_file", "_row", "diagnosis_known", "_status", "patient_birth_date"}
 SEVERITY_NAMES = np.array(sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__), dtype=object)
 
 

@@ -12,7 +12,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, encoded_table
+from igrt_edits.rules.engine import (
+    FINDING_COLUMNS,
+    FINDINGS_SCHEMA,
+    LINE_DETAIL_COLUMNS,
+    encoded_table,
+)
 from igrt_edits.rules.engine import findings_table as engine_findings_table
 from igrt_edits.util.arrow import from_series
 
@@ -26,9 +31,9 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings ordered by claim_id, line_number, rule_id (the order of every format).
 
     The contract's columns, in its order; findings with some of them (collected from an engine
-    that wrote the rest itself) keep those.
+    that wrote the rest itself) keep those. Line details (a run's LINE_DETAIL_COLUMNS) follow.
     """
-    columns = [c for c in FINDING_COLUMNS if c in findings.columns]
+    columns = [c for c in (*FINDING_COLUMNS, *LINE_DETAIL_COLUMNS) if c in findings.columns]
     if findings.empty or in_contract_order(findings):
         return findings[columns].reset_index(drop=True)
     order = np.lexsort(

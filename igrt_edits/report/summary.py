@@ -11,12 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits import __version__
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.report.frames import text_ids
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
 from igrt_edits.util.grouping import distinct
+from igrt_edits.version import __version__
 
 SEVERITIES = ("error", "warning", "info")
 HASH_CHUNK = 1 << 20
@@ -38,6 +38,7 @@ def build_summary(
     findings = result.findings if findings is None else findings
     return {
         "version": __version__,
+        "catalog_version": catalog.catalog_version,
         "edit_data_version": catalog.version,
         **result.totals(),
         "files": [

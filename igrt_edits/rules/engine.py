@@ -60,6 +60,10 @@ ENCODED_COLUMNS = (
     "source_file",
 )
 """Finding columns with few distinct values, held dictionary-encoded until written."""
+LINE_DETAIL_COLUMNS = ("provider_id", "charge_amount")
+"""The flagged line's provider and charge: columns a run adds after the contract's fields
+when asked for line details (the analyst reports show them; other outputs do not)."""
+LINE_DETAIL_SCHEMA = pa.schema([("provider_id", pa.string()), ("charge_amount", pa.float64())])
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -92,8 +96,13 @@ class RuleSet:
         return RuleSet(tuple(chosen), options or RunOptions())
 
 
-def empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FINDING_COLUMNS})
+def empty_findings(details: bool = False) -> pd.DataFrame:
+    """No findings, in the contract's columns (and the line details' with `details`)."""
+    findings = pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FINDING_COLUMNS})
+    if details:
+        findings["provider_id"] = pd.Series(dtype=object)
+        findings["charge_amount"] = pd.Series(dtype=float)
+    return findings
 
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:
@@ -122,9 +131,10 @@ class Outcome:
     """Sum of charge_amount over the distinct flagged lines (0 without the column)."""
 
 
-def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet) -> Outcome:
+def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet, details: bool = False) -> Outcome:
     """`find_issues` of the one frame in `frames`, taken out of the list, with the flagged
-    charges.
+    charges; with `details`, each finding carries its line's provider and charge
+    (LINE_DETAIL_COLUMNS, after the contract's).
 
     The texts made per finding (claim ids, related lines, messages, fingerprints) are made
     once the lines are let go: when nothing else holds the frame, the lines and the findings
@@ -132,7 +142,7 @@ def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet) -> Outcome:
     """
     frame = frames.pop()
     if frame.empty or not ruleset.rules:
-        return Outcome(empty_findings(), 0.0)
+        return Outcome(empty_findings(details), 0.0)
     lines = Lines(frame)
     del frame
     pending, rows, ranks = [], [], []
@@ -140,12 +150,14 @@ def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet) -> Outcome:
         hits = rule.kind.find(lines, ruleset.options)
         if len(hits.rows):
             found, flagged = pending_findings(rule, hits, lines)
+            if details:
+                found.columns |= _line_details(lines.frame, flagged)
             pending.append(found)
             rows.append(flagged)
             ranks.append(np.full(len(flagged), rank, dtype=np.int32))
         del hits
     if not pending:
-        return Outcome(empty_findings(), 0.0)
+        return Outcome(empty_findings(details), 0.0)
     flagged = np.zeros(lines.n, dtype=bool)
     for positions in rows:
         flagged[positions] = True
@@ -163,7 +175,33 @@ def run_rules(frames: list[pd.DataFrame], ruleset: RuleSet) -> Outcome:
         parts.append(pa.table(pending.pop(0).finish()))
     held = [pa.concat_tables(parts)]
     del parts
-    return Outcome(findings_frame(take_in_order(held, order)), charges)
+    findings = findings_frame(take_in_order(held, order))
+    return Outcome(details_as_objects(findings) if details else findings, charges)
+
+
+def _line_details(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, pa.Array]:
+    """The provider and charge of the lines at `rows`."""
+    if "provider_id" in frame.columns:
+        provider = from_series(frame["provider_id"], pa.string()).take(pa.array(rows))
+    else:
+        provider = pa.nulls(len(rows), pa.string())
+    charge = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    return {"provider_id": provider, "charge_amount": pa.array(charge, pa.float64())}
+
+
+def details_as_objects(findings: pd.DataFrame) -> pd.DataFrame:
+    """The providers of findings with line details as plain objects (None where missing)."""
+    provider = from_series(findings["provider_id"], pa.string())
+    findings["provider_id"] = provider.cast(pa.string()).to_numpy(zero_copy_only=False)
+    return findings
+
+
+def detail_columns(findings: pd.DataFrame) -> dict[str, pa.Array]:
+    """The line details of findings that have them, as Arrow."""
+    return {
+        name: from_series(findings[name], LINE_DETAIL_SCHEMA.field(name).type)
+        for name in LINE_DETAIL_COLUMNS
+    }
 
 
 def _flagged_charges(lines: Lines, rows: np.ndarray) -> float:
@@ -244,7 +282,8 @@ def findings_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def _arrow_dtype(kind: pa.DataType) -> pd.ArrowDtype | None:
-    return None if pa.types.is_integer(kind) else pd.ArrowDtype(kind)
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    return None if numeric else pd.ArrowDtype(kind)
 
 
 def encoded_table(findings: pd.DataFrame) -> pa.Table:

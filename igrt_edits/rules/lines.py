@@ -37,7 +37,10 @@ ENGINE_COLUMNS = (
     "diagnosis_known",
     "setting",
     "scheme",
+    "claim_type",
+    "place_of_service",
     "component",
+    "billing_side",
     "beam_modality",
     "treatment_indicators",
     "source_file",
@@ -124,6 +127,8 @@ class Factor:
     def text(self, rows: np.ndarray) -> np.ndarray:
         """The values of the given lines as str ('' for missing)."""
         ids = self.ids[rows]
+        if not len(self.dictionary):  # every line missing (a column no line fills)
+            return np.full(len(ids), "", dtype=object)
         taken = self.dictionary.take(pa.array(np.where(ids < 0, 0, ids)))
         out = np.asarray(pc.fill_null(taken, "").to_numpy(zero_copy_only=False), dtype=object)
         out[ids < 0] = ""
@@ -162,6 +167,30 @@ class Lines:
     @cached_property
     def scheme(self) -> Factor:
         return self._factor("scheme")
+
+    @cached_property
+    def claim_type(self) -> Factor:
+        """The derived claim type: professional, institutional or missing (unknown)."""
+        return self._factor("claim_type")
+
+    @cached_property
+    def place_of_service(self) -> Factor:
+        return self._factor("place_of_service")
+
+    @cached_property
+    def billing_side(self) -> Factor:
+        """professional, technical or both (a global line of a non-institutional claim)."""
+        return self._factor("billing_side")
+
+    @cached_property
+    def professional_side(self) -> np.ndarray:
+        """Lines on the professional side of billing (PC lines, global professional lines)."""
+        return self.billing_side.isin({"professional", "both"})
+
+    @cached_property
+    def technical_side(self) -> np.ndarray:
+        """Lines on the technical side of billing (TC lines and every global line)."""
+        return self.billing_side.isin({"technical", "both"})
 
     @cached_property
     def setting(self) -> Factor:

@@ -8,7 +8,9 @@ same functions on each piece:
    `stage_file` yields the result as rows of one fixed schema, `STAGED_SCHEMA`: accepted
    lines, rejected rows and one summary row per file, told apart by `record`.
 2. between them, the engine finds the claims under two patient ids and the repeated claim lines
-   (they need whole claims, which may span files) and rejects their lines as the local run does.
+   (they need whole claims, which may span files) and rejects their lines as the local run does;
+   then each accepted line's scope, from the birth date its member's accepted lines agree on
+   when it has no age of its own (`scope`, given that member birth date).
 3. per bucket of whole patients: `find_in_bucket` runs `engine_frame` and `find_issues`.
 
 Nothing here imports a cluster engine, so the steps are tested without one.
@@ -23,7 +25,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.ingest.context import ContextOptions, with_context
+from igrt_edits.ingest.context import (
+    ContextOptions,
+    in_scope,
+    member_ages,
+    member_birth_dates,
+    with_context,
+)
 from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
 from igrt_edits.ingest.readers import Extract, ReadPlan, iter_extracts
 from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet, find_issues
@@ -49,7 +57,10 @@ LINE_FIELDS = [
     ("diagnosis_known", pa.bool_()),
     ("setting", pa.string()),
     ("scheme", pa.string()),
+    ("claim_type", pa.string()),
+    ("place_of_service", pa.string()),
     ("component", pa.string()),
+    ("billing_side", pa.string()),
     ("beam_modality", pa.string()),
     ("treatment_indicators", pa.string()),
     ("charge_amount", pa.float64()),
@@ -60,7 +71,9 @@ STAGED_SCHEMA = pa.schema(
     [
         ("record", pa.string()),
         *LINE_FIELDS,
-        ("in_scope", pa.bool_()),
+        # the line's own age (NaN: none) and birth date; scope needs the member's other lines
+        ("age", pa.float32()),
+        ("patient_birth_date", pa.date32()),
         # rejected rows: the raw line number and the reason (claim_id holds the raw claim id)
         ("reject_line_number", pa.string()),
         ("reject_column", pa.string()),
@@ -120,7 +133,6 @@ def _staged_lines(lines: pa.Table, name: str, file_index: int) -> pa.Table:
         "source_file": pa.array(np.full(n, name, dtype=object), pa.string()),
         "source_row": lines.column("_row"),
         "diagnosis_codes": diagnoses,
-        "in_scope": lines.column("_in_scope"),
     }
     for field in STAGED_SCHEMA:
         if field.name not in columns and field.name in lines.column_names:
@@ -171,10 +183,31 @@ DICTIONARY_COLUMNS = (
     "modifiers",
     "setting",
     "scheme",
+    "claim_type",
+    "place_of_service",
     "component",
+    "billing_side",
     "beam_modality",
     "treatment_indicators",
 )
+
+
+def scope(lines: pa.Table, member_birth: pa.Array, context: ContextOptions) -> np.ndarray:
+    """Which staged lines are in scope, given each line's member birth date (the one date the
+    member's accepted lines agree on, else null): the local run's `check_lines` decision."""
+    own = np.asarray(pc.fill_null(lines.column("age").combine_chunks(), np.nan), np.float32)
+    service = single_chunk(lines.column("service_date"))
+    return in_scope(member_ages(own, member_birth.cast(pa.date32()), service), context)
+
+
+def scope_of_whole_run(lines: pa.Table, context: ContextOptions) -> np.ndarray:
+    """`scope` of staged accepted lines held together (every line of each member), with the
+    member birth dates found here rather than by a cluster aggregation."""
+    patient = as_dictionary(single_chunk(lines.column("patient_id"))).indices
+    birth = single_chunk(lines.column("patient_birth_date"))
+    counted = np.ones(lines.num_rows, dtype=bool)
+    member_birth = member_birth_dates(np.asarray(patient, dtype=np.int64), birth, counted)
+    return scope(lines, member_birth, context)
 
 
 def find_in_bucket(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:

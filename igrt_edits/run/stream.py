@@ -28,6 +28,8 @@ from igrt_edits.ingest.context import ContextOptions
 from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
 from igrt_edits.rules.engine import (
     RuleSet,
+    detail_columns,
+    details_as_objects,
     empty_findings,
     encoded_table,
     findings_frame,
@@ -67,12 +69,17 @@ PARTITION_SCHEMA = pa.schema(
         ("beam_modality", TEXT),
         ("treatment_indicators", TEXT),
         ("charge_amount", pa.float64()),
+        ("provider_id", TEXT),
         ("_file", pa.int32()),
         ("_row", pa.int64()),
         ("setting", TEXT),
         ("scheme", TEXT),
+        ("claim_type", TEXT),
+        ("place_of_service", TEXT),
         ("component", TEXT),
-        ("_in_scope", pa.bool_()),
+        ("billing_side", TEXT),
+        ("age", pa.float32()),
+        ("patient_birth_date", pa.date32()),
         ("diagnosis_known", pa.bool_()),
     ]
 )
@@ -102,16 +109,27 @@ def lint_streamed(
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
         summaries, rejected = read_normalized(
-            plans, context, spill.add, tell, batch_lines=STREAM_BATCH_LINES
+            plans,
+            context,
+            spill.add,
+            tell,
+            batch_lines=STREAM_BATCH_LINES,
+            details=load.line_details,
         )
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]
-        merged = Merged(len(names))
+        merged = Merged(len(names), details=load.line_details)
         for done, table in enumerate(spill.partitions()):
             tell("check", done, count)
             checked = check_lines(
-                [table], names, ruleset, lambda claims: _is_mixed(claims, mixed), keep_lines=False
+                [table],
+                names,
+                ruleset,
+                context,
+                lambda claims: _is_mixed(claims, mixed),
+                keep_lines=False,
+                details=load.line_details,
             )
             merged.add(checked)
         tell("check", count, count)
@@ -244,7 +262,9 @@ def _fixed_schema(lines: pa.Table) -> pa.Table:
 class Merged:
     """Partition results summed into one run's."""
 
-    def __init__(self, files: int) -> None:
+    def __init__(self, files: int, details: bool = False) -> None:
+        self.details = details
+        """The partitions' findings carry line details (LINE_DETAIL_COLUMNS)."""
         self.findings: list[pa.Table] = []
         self.conflicts: list[pa.Table] = []
         self.checked = np.zeros(files, dtype=np.int64)
@@ -253,7 +273,11 @@ class Merged:
 
     def add(self, part: Checked) -> None:
         if len(part.findings):  # kept dictionary-encoded: one copy of each policy reference
-            self.findings.append(encoded_table(part.findings))
+            table = encoded_table(part.findings)
+            if self.details:
+                for name, column in detail_columns(part.findings).items():
+                    table = table.append_column(name, column)
+            self.findings.append(table)
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
         self.out_of_scope += part.out_of_scope
@@ -279,6 +303,8 @@ class Merged:
             )
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
             findings = findings_frame(take_in_order(held, np.asarray(order)))
+            if self.details:
+                findings = details_as_objects(findings)
         else:
-            findings = empty_findings()
+            findings = empty_findings(self.details)
         return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)
