@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Catalog, Rule
-from igrt_edits.rules.findings import dictionary_ranks, pending_findings
+from igrt_edits.rules.build import dictionary_ranks, pending_findings
 from igrt_edits.rules.kinds.base import RunOptions
 from igrt_edits.rules.lines import Lines
 from igrt_edits.util.arrow import append_texts, from_series, single_chunk
