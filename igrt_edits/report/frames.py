@@ -94,7 +94,22 @@ def findings_slices(findings: pd.DataFrame, rows: int = SLICE_ROWS) -> Iterator[
     stay dictionary-encoded, and only one slice is ever held as plain text."""
     encoded = encoded_table(findings)
     for start in range(0, max(encoded.num_rows, 1), rows):
-        yield encoded.slice(start, rows).cast(FINDINGS_SCHEMA).cast(FINDING_SCHEMA)
+        yield decoded(encoded.slice(start, rows))
+
+
+def decoded(encoded: pa.Table) -> pa.Table:
+    """Encoded findings in FINDING_SCHEMA. A dictionary column's values are cast (dates
+    parsed) once each and taken per finding, rather than each finding's text cast."""
+    columns = []
+    for target in FINDING_SCHEMA:
+        column = encoded.column(target.name)
+        if pa.types.is_dictionary(column.type):
+            column = pa.chunked_array(
+                [c.dictionary.cast(target.type).take(c.indices) for c in column.chunks],
+                target.type,
+            )
+        columns.append(column.cast(target.type))
+    return pa.table(columns, schema=FINDING_SCHEMA)
 
 
 def finding_records(findings: pd.DataFrame) -> list[dict[str, Any]]:

@@ -243,7 +243,10 @@ class Fields:
 
     def _make(self, name: str) -> Part:
         if name in self.hits.fields:
-            values = np.asarray(self.hits.fields[name], dtype=object)[self.order]
+            given = self.hits.fields[name]
+            if isinstance(given, pa.DictionaryArray):  # few texts, made once each by the kind
+                return given.take(pa.array(self.order))
+            values = np.asarray(given, dtype=object)[self.order]
             return pc.dictionary_encode(_as_text(values))
         lines, rows = self.lines, self.rows
         standard: dict[str, Callable[[], Part]] = {

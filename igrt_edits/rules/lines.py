@@ -124,6 +124,12 @@ class Factor:
         indices = pa.array(self.positions(self.ids[rows]))
         return pa.DictionaryArray.from_arrays(indices, self.with_missing)
 
+    def spread_text(self, per_value: Sequence[str], missing: str, rows: np.ndarray):
+        """A text per distinct value (`missing` for missing lines) for the given lines,
+        dictionary-encoded: one text made per value, not per line."""
+        texts = pa.array([*per_value, missing], pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(self.positions(self.ids[rows])), texts)
+
     def text(self, rows: np.ndarray) -> np.ndarray:
         """The values of the given lines as str ('' for missing)."""
         ids = self.ids[rows]
@@ -394,8 +400,9 @@ class Hits:
 
     rows: np.ndarray
     """Positions of flagged lines."""
-    fields: dict[str, np.ndarray]
-    """Extra message fields, one string per flagged line."""
+    fields: dict[str, np.ndarray | pa.DictionaryArray]
+    """Extra message fields, one string per flagged line: a str array, or dictionary-encoded
+    (few distinct texts, as most fields have: then no text is made per line)."""
     related: Related
     """The lines that made the flagged lines fire."""
     template: np.ndarray | None = None
