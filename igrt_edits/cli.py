@@ -12,7 +12,8 @@ import click
 
 from igrt_edits import __version__
 from igrt_edits.catalog.load import load_catalog
-from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
+from igrt_edits.config import check_rate, load_config, parse_delimiter, parse_mapping
+from igrt_edits.contract import EXIT_INTERRUPTED, EXIT_RUN_ERROR, FAIL_ON, ROW_ACCOUNTING
 from igrt_edits.errors import ConfigError, RunError
 from igrt_edits.report import explain as explain_report
 from igrt_edits.report.atomic import sigterm_as_exit
@@ -32,7 +33,6 @@ from igrt_edits.run.result import RunResult
 from igrt_edits.util.memory import reuse_freed_memory
 
 log = logging.getLogger("igrt_edits")
-INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 REJECTS_LOGGED = 100
 
 
@@ -260,11 +260,11 @@ def check(
     except OSError as error:  # an output could not be written (disk full, permissions)
         where = f"{error.filename}: " if error.filename else ""
         click.echo(f"igrt-edits: error: {where}{error.strerror or error}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_RUN_ERROR)
     except KeyboardInterrupt:
         # Outputs are written atomically: their temporary files are already gone.
         click.echo("igrt-edits: interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(reported.status)
 
 
@@ -294,10 +294,7 @@ def log_run(result: RunResult, rejects_path: str | None) -> None:
         log.info(
             "%s: %d rows read, %d checked, %d rejected, %d out of scope",
             summary.path,
-            *(
-                counts[k]
-                for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
-            ),
+            *(counts[k] for k in ROW_ACCOUNTING),
         )
     rejected = result.rejects.num_rows
     if rejected:

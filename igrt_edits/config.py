@@ -34,12 +34,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from igrt_edits.contract import FAIL_ON, FAMILY_COLUMNS, INPUT_COLUMNS, SEVERITIES
 from igrt_edits.errors import ConfigError
-from igrt_edits.ingest.columns import CANONICAL
 from igrt_edits.util.toml import Table, load_toml
 
 CONFIG_NAME = "igrt-edits.toml"
-FAIL_ON = ("error", "warning", "info", "never")
 DELIMITER_WORDS = {"comma": ",", "pipe": "|", "tab": "\t", "semicolon": ";", "\\t": "\t"}
 
 
@@ -131,9 +130,9 @@ def parse_config(data: dict[str, Any], where: str, base: Path) -> Config:
 def _columns(table: Table) -> dict[str, str | list[str]]:
     mapping: dict[str, str | list[str]] = {}
     for canonical in list(table.data):
-        if canonical not in CANONICAL:
+        if canonical not in INPUT_COLUMNS:
             raise table.fail(
-                canonical, f"not a column of the data contract ({', '.join(CANONICAL)})"
+                canonical, f"not a column of the data contract ({', '.join(INPUT_COLUMNS)})"
             )
         value = table.get(canonical, (str, list))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
@@ -161,7 +160,7 @@ def _rules(table: Table | None, config: Config, base: Path) -> Config:
     severity = {}
     if severity_table is not None:
         for rule_id in list(severity_table.data):
-            severity[rule_id.upper()] = severity_table.choice(rule_id, ("error", "warning", "info"))
+            severity[rule_id.upper()] = severity_table.choice(rule_id, SEVERITIES)
     extra = tuple(_existing(base / p, table) for p in table.strings("extra_edits", []))
     age = table.get("adult_age", int, None)
     if age is not None and not 0 <= age <= 130:
@@ -215,9 +214,9 @@ def parse_mapping(items: tuple[str, ...]) -> dict[str, str | list[str]]:
             raise ConfigError(
                 f"--map {item!r}: expected CANONICAL=SOURCE, e.g. procedure_code=HCPCS_CD"
             )
-        if canonical not in CANONICAL:
+        if canonical not in INPUT_COLUMNS:
             raise ConfigError(f"--map {item!r}: {canonical!r} is not a column of the data contract")
-        if canonical in mapping and canonical in ("modifiers", "diagnosis_codes"):
+        if canonical in mapping and canonical in FAMILY_COLUMNS:
             previous = mapping[canonical]
             mapping[canonical] = [
                 *([previous] if isinstance(previous, str) else previous),

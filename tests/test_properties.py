@@ -35,6 +35,7 @@ import igrt_edits.run.stream as stream_module
 from igrt_edits.catalog.load import load_catalog
 from igrt_edits.cli import main
 from igrt_edits.config import Config
+from igrt_edits.contract import INPUT_COLUMNS
 from igrt_edits.run.check import run_check
 
 from reference_impl import reference_findings
@@ -52,24 +53,8 @@ PROPERTY = settings(
 # Streaming runs each example through many tiny batches and partitions: half as many examples.
 STREAMING = settings(PROPERTY, max_examples=max(1, EXAMPLES // 2))
 
-COLUMNS = [
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "diagnosis_codes",
-    "claim_type",
-    "bill_type",
-    "place_of_service",
-    "setting",
-    "line_of_business",
-    "patient_birth_date",
-    "beam_modality",
-    "treatment_indicators",
-]
+NOT_DRAWN = ("payer", "patient_age", "provider_id", "charge_amount")
+COLUMNS = [c for c in INPUT_COLUMNS if c not in NOT_DRAWN]
 # Service dates (year, month, day) around the 2015 and 2026 code changes; several per year so
 # patient-days and claims spanning days both occur.
 DAYS = [(2014, 12, 30), (2014, 12, 31), (2015, 1, 2), (2019, 5, 1), (2019, 5, 2), (2025, 12, 31)]

@@ -26,11 +26,11 @@ from igrt_edits.catalog.model import (
     expand_codes,
 )
 from igrt_edits.catalog.rule import STATUSES, Catalog, Explanation, Rule
+from igrt_edits.contract import SEVERITIES
 from igrt_edits.errors import EditDataError
 from igrt_edits.rules.kinds import KINDS
 from igrt_edits.util.toml import Table, load_toml
 
-SEVERITIES = ("error", "warning", "info")
 STANDARD_FIELDS = (
     "rule_id",
     "code",

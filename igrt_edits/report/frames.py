@@ -7,41 +7,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA
-from igrt_edits.rules.engine import findings_table as engine_findings_table
-
-FINDING_SCHEMA = FINDINGS_SCHEMA.set(
-    FINDINGS_SCHEMA.get_field_index("service_date"), pa.field("service_date", pa.date32())
-)
-"""The findings in output files: the engine's schema with service dates as dates."""
-
-
-def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """Findings ordered by claim_id, line_number, rule_id (the order of every format).
-
-    The contract's columns, in its order; findings with some of them (collected from an engine
-    that wrote the rest itself) keep those.
-    """
-    columns = [c for c in FINDING_COLUMNS if c in findings.columns]
-    if findings.empty:
-        return findings[columns].reset_index(drop=True)
-    order = np.lexsort(
-        (
-            findings["rule_id"].to_numpy(dtype=str),
-            findings["line_number"].to_numpy(dtype=np.int64),
-            findings["claim_id"].to_numpy(dtype=str),
-        )
-    )
-    return findings.iloc[order][columns].reset_index(drop=True)
+from igrt_edits.contract import FINDING_FIELDS, FINDINGS_FILE_SCHEMA
+from igrt_edits.rules.findings import to_arrow
 
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:
     """Findings as Arrow for output: dates as date32, related lines as list<string>."""
-    return engine_findings_table(findings).cast(FINDING_SCHEMA)
+    return to_arrow(findings).cast(FINDINGS_FILE_SCHEMA)
 
 
 def finding_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
@@ -59,13 +34,13 @@ def iter_finding_records(findings: pd.DataFrame) -> Iterator[dict[str, Any]]:
     Each slice is built from whole columns (`tolist` gives Python ints and strings) rather
     than row by row.
     """
-    related = FINDING_COLUMNS.index("related_lines")
+    related = FINDING_FIELDS.index("related_lines")
     for start in range(0, len(findings), RECORDS_AT_ONCE):
         part = findings.iloc[start : start + RECORDS_AT_ONCE]
-        columns = [part[c].tolist() for c in FINDING_COLUMNS]
+        columns = [part[c].tolist() for c in FINDING_FIELDS]
         columns[related] = [list(v) for v in columns[related]]
         for values in zip(*columns, strict=True):
-            yield dict(zip(FINDING_COLUMNS, values, strict=True))
+            yield dict(zip(FINDING_FIELDS, values, strict=True))
 
 
 def display_path(path: str, base: Path | None = None) -> str:

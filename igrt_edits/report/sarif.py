@@ -18,9 +18,10 @@ import pandas as pd
 
 from igrt_edits import __version__
 from igrt_edits.catalog.rule import Catalog, Rule
+from igrt_edits.contract import FINDING_FIELDS, ROW_ACCOUNTING
 from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
-from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
 
 SCHEMA_URI = (
@@ -35,7 +36,7 @@ GITHUB_RESULT_LIMIT = 25_000
 """Results per run beyond which GitHub code scanning does not process a run's results."""
 MIME_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 RESULTS_MARK = "\u0000results"
-PROPERTY_FIELDS = tuple(c for c in FINDING_COLUMNS if c not in ("rule_id", "message"))
+PROPERTY_FIELDS = tuple(c for c in FINDING_FIELDS if c not in ("rule_id", "message"))
 """A result's properties: every finding field but those SARIF has its own place for."""
 
 
@@ -97,9 +98,7 @@ def sarif_log(
         _result(record, rule_index, located[record["source_file"]])
         for record in iter_finding_records(findings)
     ]
-    accounting = {
-        k: summary[k] for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
-    }
+    accounting = {k: summary[k] for k in ROW_ACCOUNTING}
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",

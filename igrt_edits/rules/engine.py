@@ -16,38 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Catalog, Rule
+from igrt_edits.rules.findings import empty_findings, order_findings
 from igrt_edits.rules.kinds.base import RunOptions
 from igrt_edits.rules.lines import Hits, Lines, Related
 from igrt_edits.util.grouping import join_per_group
 from igrt_edits.util.hashing import fnv1a64, to_hex
-
-FINDING_COLUMNS = (
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "rule_id",
-    "rule_name",
-    "severity",
-    "message",
-    "related_lines",
-    "policy_ref",
-    "carc",
-    "source_file",
-    "source_row",
-    "fingerprint",
-)
-FINDINGS_SCHEMA = pa.schema(
-    [
-        (name, pa.int64() if name in ("line_number", "source_row") else pa.string())
-        for name in FINDING_COLUMNS
-        if name != "related_lines"
-    ]
-).insert(FINDING_COLUMNS.index("related_lines"), pa.field("related_lines", pa.list_(pa.string())))
-"""The findings as an Arrow table (for Parquet output and for merging partitions)."""
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
 @dataclass(frozen=True)
@@ -79,21 +52,6 @@ class RuleSet:
         return RuleSet(tuple(chosen), options or RunOptions())
 
 
-def empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FINDING_COLUMNS})
-
-
-def findings_table(findings: pd.DataFrame) -> pa.Table:
-    """Findings as Arrow, in the fixed schema whatever the DataFrame's dtypes."""
-    return pa.Table.from_pandas(
-        findings[list(FINDING_COLUMNS)], schema=FINDINGS_SCHEMA, preserve_index=False
-    )
-
-
-def _dtype(column: str) -> str:
-    return "int64" if column in ("line_number", "source_row") else "object"
-
-
 def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     """Findings for normalized lines holding whole patients (see lines.ENGINE_COLUMNS)."""
     if frame.empty or not ruleset.rules:
@@ -105,15 +63,7 @@ def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()
-    findings = pd.concat(parts, ignore_index=True)
-    order = np.lexsort(
-        (
-            findings["rule_id"].to_numpy(),
-            findings["line_number"].to_numpy(),
-            findings["claim_id"].to_numpy(),
-        )
-    )
-    return findings.iloc[order].reset_index(drop=True)
+    return order_findings(pd.concat(parts, ignore_index=True))
 
 
 def _findings(rule: Rule, hits: Hits, lines: Lines) -> pd.DataFrame:
@@ -232,8 +182,3 @@ def fingerprints(
         "|",
     )
     return to_hex(fnv1a64(texts))
-
-
-def max_severity(severities: Iterable[str]) -> str | None:
-    ranked = [s for s in severities if s in SEVERITY_RANK]
-    return max(ranked, key=SEVERITY_RANK.__getitem__) if ranked else None

@@ -7,6 +7,7 @@ patient-day's treatment tags.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +15,33 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
+from igrt_edits.contract import LINE_SCHEMA
+from igrt_edits.ingest.normalize import join_diagnoses
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.rules.lines import ENGINE_COLUMNS, patient_day_key
 from igrt_edits.util.arrow import as_dictionary, single_chunk, take_rows
+
+IDS = ("claim_id", "patient_id")
+FRAME_INPUTS = (
+    *(c for c in ENGINE_COLUMNS if c not in ("diagnosis_codes", "source_file", "source_row")),
+    "charge_amount",
+    "_file",
+    "_row",
+)
+"""The columns of checked lines the frame is built from (besides `diagnosis_codes.N`)."""
+FEW_VALUES = tuple(
+    c
+    for c in FRAME_INPUTS
+    if c in LINE_SCHEMA.names
+    and pa.types.is_string(LINE_SCHEMA.field(c).type)
+    and c not in (*IDS, "diagnosis_codes")
+)
+"""Text columns with few distinct values (codes, modifiers, context): kept dictionary-encoded."""
+
+
+def frame_inputs(names: Sequence[str]) -> list[str]:
+    """Of a checked-lines table's columns, those the frame is built from, in their order."""
+    return [n for n in names if n in FRAME_INPUTS or n.startswith("diagnosis_codes.")]
 
 
 @dataclass
@@ -70,23 +94,11 @@ def take_engine_frame(
     """
     table = lines.pop()
     rows, day = _kept_rows(table, keys, checked, ruleset)
-    replaced = ("claim_id", "patient_id")  # rebuilt from the keys below
-    needed = [
-        n
-        for n in table.column_names
-        if (n in ENGINE_COLUMNS and n not in replaced)
-        or n in ("charge_amount", "_file", "_row")
-        or n.startswith("diagnosis_codes.")
-    ]
-    held = [table.select(needed)]
+    # the ids are rebuilt from the keys below
+    held = [table.select([n for n in frame_inputs(table.column_names) if n not in IDS])]
     del table  # now only `held` has the lines, so taking them frees them
     subset = _take_columns(held, rows)
-    dx_columns = [n for n in subset.column_names if n.startswith("diagnosis_codes.")]
-    if dx_columns:
-        parts = [as_dictionary(single_chunk(subset.column(n))) for n in dx_columns]
-        diagnoses = combine_token_columns(parts, DIAGNOSIS_SPLIT)
-    else:
-        diagnoses = pa.nulls(subset.num_rows, pa.dictionary(pa.int32(), pa.string()))
+    diagnoses = join_diagnoses(subset)
     file_index = np.asarray(single_chunk(subset.column("_file"))).astype(np.int32)
     claim, patient = keys.claim.take(rows), keys.patient.take(rows)
     columns = {name: subset.column(name) for name in ENGINE_COLUMNS if name in subset.column_names}

@@ -14,12 +14,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.contract import LINE_SCHEMA
 from igrt_edits.ingest.context import ContextOptions, with_context
 from igrt_edits.ingest.normalize import normalize_extract
 from igrt_edits.ingest.readers import ReadPlan, iter_extracts, plan_read
 from igrt_edits.rules.engine import RuleSet, find_issues
-from igrt_edits.rules.frame import Keys, take_engine_frame
-from igrt_edits.rules.lines import ENGINE_COLUMNS, Factor
+from igrt_edits.rules.frame import FRAME_INPUTS, Keys, frame_inputs, take_engine_frame
+from igrt_edits.rules.lines import Factor
 from igrt_edits.run.conflicts import reject_conflicts
 from igrt_edits.run.result import (
     FileSummary,
@@ -55,15 +56,7 @@ class LoadOptions:
 BATCH_LINES = 1_000_000
 """Lines read and normalized at a time: bounds the memory raw input takes."""
 
-NOT_READ_BY_RULES = (
-    "claim_type",
-    "bill_type",
-    "place_of_service",
-    "payer",
-    "line_of_business",
-    "age",
-    "provider_id",
-)
+NOT_READ_BY_RULES = tuple(c for c in LINE_SCHEMA.names if c not in FRAME_INPUTS)
 """Normalized columns that only the context reads, or only outputs echoing lines show."""
 
 
@@ -173,10 +166,7 @@ def check_lines(
     schemes = _counts(table.column("scheme").filter(pa.array(checked)))
     patients, claims = _distinct(keys.patient[checked]), _distinct(keys.claim[checked])
     if not keep_lines:  # what the rules do not read can go now
-        wanted = set(ENGINE_COLUMNS) | {"charge_amount", "_file", "_row"}
-        table = table.select(
-            [n for n in table.column_names if n in wanted or n.startswith("diagnosis_codes.")]
-        )
+        table = table.select(frame_inputs(table.column_names))
     held = [table]
     del table, file_index  # the frame is built from `held` alone, freeing lines as it goes
     frame = take_engine_frame(held, keys, checked, ruleset, file_names)

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from igrt_edits.catalog.rule import Rule
+from igrt_edits.contract import REJECTS_ORDER, ROW_ACCOUNTING
 from igrt_edits.errors import RejectRateError
 
 
@@ -31,12 +32,8 @@ class FileSummary:
     has_diagnosis: bool = False
 
     def accounting(self) -> dict[str, int]:
-        return {
-            "rows_read": self.rows_read,
-            "rows_checked": self.rows_checked,
-            "rows_rejected": self.rows_rejected,
-            "rows_out_of_scope": self.rows_out_of_scope,
-        }
+        """Where the file's rows went (ROW_ACCOUNTING)."""
+        return {key: getattr(self, key) for key in ROW_ACCOUNTING}
 
 
 @dataclass(frozen=True)
@@ -88,8 +85,7 @@ class RunResult:
     wall_seconds: float = 0.0
 
     def totals(self) -> dict[str, int]:
-        keys = ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
-        return {k: sum(f.accounting()[k] for f in self.files) for k in keys}
+        return {k: sum(f.accounting()[k] for f in self.files) for k in ROW_ACCOUNTING}
 
     @staticmethod
     def of(
@@ -153,4 +149,4 @@ def check_reject_rate(summaries: list[FileSummary], limit: float | None) -> None
 
 
 def sort_rejects(rejects: pa.Table) -> pa.Table:
-    return rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+    return rejects.sort_by([(c, "ascending") for c in REJECTS_ORDER])

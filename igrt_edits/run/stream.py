@@ -24,15 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from igrt_edits.ingest.context import ContextOptions
-from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
-from igrt_edits.rules.engine import (
-    FINDING_COLUMNS,
-    FINDINGS_SCHEMA,
-    RuleSet,
-    empty_findings,
-    findings_table,
-)
+from igrt_edits.contract import FINDING_FIELDS, FINDINGS_SCHEMA, LINE_SCHEMA
+from igrt_edits.ingest.context import CONTEXT_SCHEMA, ContextOptions
+from igrt_edits.ingest.normalize import join_diagnoses
+from igrt_edits.rules.engine import RuleSet
+from igrt_edits.rules.findings import empty_findings, order_findings_table, to_arrow
+from igrt_edits.rules.frame import FEW_VALUES, FRAME_INPUTS
 from igrt_edits.run.local import (
     Checked,
     LoadOptions,
@@ -52,28 +49,20 @@ bounds the memory of the pass)."""
 """Lines per partition the run aims for; a partition is checked in memory."""
 
 TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _partition_field(name: str) -> pa.Field:
+    if name in FEW_VALUES:
+        return pa.field(name, TEXT)
+    return LINE_SCHEMA.field(name) if name in LINE_SCHEMA.names else CONTEXT_SCHEMA.field(name)
+
+
 # Ids and diagnoses are written as plain text: a batch's large dictionary would otherwise be
 # written again to every partition the batch touches.
 PARTITION_SCHEMA = pa.schema(
     [
-        ("claim_id", pa.string()),
-        ("patient_id", pa.string()),
-        ("line_number", pa.int64()),
-        ("service_date", pa.date32()),
-        ("procedure_code", TEXT),
-        ("modifiers", TEXT),
-        ("units", pa.float64()),
+        *(_partition_field(n) for n in (*FRAME_INPUTS, "_in_scope")),
         ("diagnosis_codes.0", pa.string()),
-        ("beam_modality", TEXT),
-        ("treatment_indicators", TEXT),
-        ("charge_amount", pa.float64()),
-        ("_file", pa.int32()),
-        ("_row", pa.int64()),
-        ("setting", TEXT),
-        ("scheme", TEXT),
-        ("component", TEXT),
-        ("_in_scope", pa.bool_()),
-        ("diagnosis_known", pa.bool_()),
     ]
 )
 PAIR_SCHEMA = pa.schema([("claim", pa.uint64()), ("patient", pa.uint64())])
@@ -218,18 +207,7 @@ class Spill:
 
 def _fixed_schema(lines: pa.Table) -> pa.Table:
     """A batch's lines in the partition schema: diagnosis columns joined, extras dropped."""
-    dx = [n for n in lines.column_names if n.startswith("diagnosis_codes.")]
-    if dx:
-        parts = [as_dictionary(single_chunk(lines.column(n))) for n in dx]
-        joined = combine_token_columns(parts, DIAGNOSIS_SPLIT)
-        joined = pa.DictionaryArray.from_arrays(
-            joined.indices,
-            pc.if_else(
-                pc.equal(joined.dictionary, ""), pa.scalar(None, pa.string()), joined.dictionary
-            ),
-        )
-    else:
-        joined = pa.nulls(lines.num_rows, TEXT)
+    joined = join_diagnoses(lines)
     columns = {}
     for field in PARTITION_SCHEMA:
         if field.name == "diagnosis_codes.0":
@@ -257,7 +235,7 @@ class Merged:
 
     def add(self, part: Checked) -> None:
         if len(part.findings):
-            table = findings_table(part.findings)
+            table = to_arrow(part.findings)
             for name in REPEATED:  # one copy of each policy reference, not one per finding
                 index = table.column_names.index(name)
                 table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
@@ -271,21 +249,9 @@ class Merged:
         if self.findings:
             table = pa.concat_tables(self.findings).unify_dictionaries()
             self.findings.clear()
-            order = pc.sort_indices(
-                table.select(["claim_id", "line_number", "rule_id"]).cast(
-                    pa.schema(
-                        [
-                            ("claim_id", pa.string()),
-                            ("line_number", pa.int64()),
-                            ("rule_id", pa.string()),
-                        ]
-                    )
-                ),
-                [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")],
-            )
-            table = table.take(order).cast(FINDINGS_SCHEMA)
+            table = order_findings_table(table).cast(FINDINGS_SCHEMA)
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
-            findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_COLUMNS)]
+            findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_FIELDS)]
         else:
             findings = empty_findings()
         return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)

@@ -36,6 +36,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from igrt_edits.contract import INPUT_COLUMNS
+
 __all__ = [
     "DEFAULT_BATCH_LINES",
     "MAX_VIOLATION_RATE",
@@ -46,27 +48,17 @@ __all__ = [
     "write_extract",
 ]
 
+NOT_GENERATED = ("setting", "patient_age")
+"""Contract columns a generated extract leaves out (the setting and age are derived)."""
+_TYPES = {
+    "line_number": pa.int32(),
+    "service_date": pa.date32(),
+    "units": pa.int32(),
+    "patient_birth_date": pa.date32(),
+    "charge_amount": pa.float64(),
+}
 SCHEMA = pa.schema(
-    [
-        ("claim_id", pa.string()),
-        ("line_number", pa.int32()),
-        ("patient_id", pa.string()),
-        ("service_date", pa.date32()),
-        ("procedure_code", pa.string()),
-        ("modifiers", pa.string()),
-        ("units", pa.int32()),
-        ("diagnosis_codes", pa.string()),
-        ("claim_type", pa.string()),
-        ("place_of_service", pa.string()),
-        ("bill_type", pa.string()),
-        ("payer", pa.string()),
-        ("line_of_business", pa.string()),
-        ("patient_birth_date", pa.date32()),
-        ("beam_modality", pa.string()),
-        ("treatment_indicators", pa.string()),
-        ("provider_id", pa.string()),
-        ("charge_amount", pa.float64()),
-    ]
+    [(name, _TYPES.get(name, pa.string())) for name in INPUT_COLUMNS if name not in NOT_GENERATED]
 )
 """Column names and Parquet types of a generated extract (the data contract's names)."""
 

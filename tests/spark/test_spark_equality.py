@@ -21,9 +21,10 @@ from spark_helpers import REPO, SAMPLES, local_spark, write_generated
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError, RejectRateError
-from igrt_edits.report.frames import finding_records, findings_table, sort_findings
+from igrt_edits.report.frames import finding_records, findings_table
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
+from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import run_check
 from igrt_edits.run.spark.engine import DRIVER_COLUMNS, check_dataframe, check_files
 
@@ -267,7 +268,7 @@ def test_cli_spark_parquet_with_redaction_selection_and_baseline(
     assert "IGRT005" not in written["rule_id"].to_pylist()
     config = Config(select=("IGRT00",), ignore=("IGRT005",))
     _, _, plain = run_check([str(generator_extract)], config)
-    tokens = Redactor(b"k1").tokens(sort_findings(plain.findings)["patient_id"])
+    tokens = Redactor(b"k1").tokens(order_findings(plain.findings)["patient_id"])
     assert written["patient_id"].to_pylist() == list(tokens)
 
 
@@ -344,7 +345,7 @@ def test_spark_writes_findings_as_parquet(spark, generated, tmp_path):
         run.unpersist()
     assert len(list(target.glob("part-*.parquet"))) > 1
     _, _, local = run_check([str(p) for p in generated], Config())
-    assert pq.read_table(target).equals(findings_table(sort_findings(local.findings)))
+    assert pq.read_table(target).equals(findings_table(order_findings(local.findings)))
     assert len(result.findings) == len(local.findings)
     assert list(result.findings.columns) == list(DRIVER_COLUMNS)
 

@@ -9,12 +9,9 @@ from typing import ClassVar
 import numpy as np
 
 from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass
+from igrt_edits.contract import COMPONENTS, SCHEMES, SETTINGS
 from igrt_edits.rules.lines import Hits, Lines
 from igrt_edits.util.toml import Table
-
-COMPONENTS = ("PC", "TC", "global")
-SCHEMES = ("cpt", "gcode")
-SETTINGS = ("OPPS", "MPFS", "OTHER")
 
 
 @dataclass(frozen=True)

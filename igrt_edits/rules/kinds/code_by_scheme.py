@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass, expand_codes
-from igrt_edits.rules.kinds.base import SETTINGS, Kind, RunOptions, _subset
+from igrt_edits.contract import SETTINGS
+from igrt_edits.rules.kinds.base import Kind, RunOptions, _subset
 from igrt_edits.rules.lines import Hits, Lines, Related
 from igrt_edits.util.toml import Table
 

@@ -39,13 +39,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 from igrt_edits.catalog.load import load_catalog
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.config import Config
+from igrt_edits.contract import FINDING_FIELDS, FINDINGS_ORDER, FINDINGS_SCHEMA, REJECT_SCHEMA
 from igrt_edits.errors import InputError, RunError
 from igrt_edits.ingest.columns import ColumnMap, match_columns
 from igrt_edits.ingest.context import ContextOptions
-from igrt_edits.ingest.normalize import REJECT_SCHEMA
 from igrt_edits.ingest.readers import Extract, discover, plan_read, rename_columns
 from igrt_edits.report.redact import Redactor
-from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, RuleSet
+from igrt_edits.report.summary import SUMMARY_FIELDS
+from igrt_edits.rules.engine import RuleSet
+from igrt_edits.rules.findings import order_findings, plain_findings
 from igrt_edits.run.check import build_ruleset, context_options
 from igrt_edits.run.conflicts import MIXED_CLAIM_REASON, REPEATED_LINE_REASON
 from igrt_edits.run.distributed import (
@@ -55,7 +57,6 @@ from igrt_edits.run.distributed import (
     REJECT,
     STAGED_SCHEMA,
     find_in_bucket,
-    order_findings,
     stage_extract,
     stage_file,
 )
@@ -73,9 +74,7 @@ ERROR = "error"
 STAGED_DDL = from_arrow_schema(STAGED_SCHEMA)
 FINDINGS_DDL = from_arrow_schema(FINDINGS_SCHEMA)
 SOURCE_COLUMNS = ("source_file", "source_row")
-ORDER_COLUMNS = ("claim_id", "line_number", "rule_id")
-"""The contract's order of findings."""
-DRIVER_COLUMNS = (*ORDER_COLUMNS, "severity", *SOURCE_COLUMNS)
+DRIVER_COLUMNS = SUMMARY_FIELDS
 """Findings columns `write_findings` collects by default: enough for the summary and the exit
 status."""
 LOCAL_DRIVER_MEMORY = "4g"
@@ -163,7 +162,7 @@ class SparkRun:
             _parquet_writer(written).parquet(path)
         else:
             _replace_directory(written, local)
-        columns = list(dict.fromkeys((*ORDER_COLUMNS, *columns)))
+        columns = list(dict.fromkeys((*FINDINGS_ORDER, *columns)))
         light = self.spark.read.parquet(local.resolve().as_uri() if local else path).select(
             *[F.col(c).cast("string") if c == "service_date" else F.col(c) for c in columns]
         )
@@ -277,7 +276,7 @@ def output_findings(findings: DataFrame, redactor: Redactor | None = None) -> Da
     if redactor is not None:
         findings = _redact_patients(findings, redactor)
     dated = findings.withColumn("service_date", F.col("service_date").cast("date"))
-    return dated.orderBy(*ORDER_COLUMNS)
+    return dated.orderBy(*FINDINGS_ORDER)
 
 
 def _redact_patients(findings: DataFrame, redactor: Redactor) -> DataFrame:
@@ -358,17 +357,10 @@ def _sorted_rejects(rejects: pa.Table) -> pa.Table:
     return sort_rejects(rejects.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA))
 
 
-def _findings_frame(table: pa.Table, names: Sequence[str] = FINDING_COLUMNS) -> pd.DataFrame:
-    """Collected findings (all their columns, or `names`) with the local run's column types,
+def _findings_frame(table: pa.Table, names: Sequence[str] = FINDING_FIELDS) -> pd.DataFrame:
+    """Collected findings (all their fields, or `names`) with the local run's column types,
     in contract order."""
-    columns = {}
-    for name in names:
-        column = table.column(name)
-        if name in ("line_number", "source_row"):
-            columns[name] = pd.Series(column.to_numpy(), dtype=np.int64)
-        else:
-            columns[name] = pd.Series(column.to_pylist(), dtype=object)
-    return order_findings(pd.DataFrame(columns))
+    return order_findings(plain_findings(table, names))
 
 
 # --- running --------------------------------------------------------------------------------
