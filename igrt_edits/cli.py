@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from igrt_edits import __version__
+from igrt_edits.catalog.load import kinds as kind_table
 from igrt_edits.catalog.load import load_catalog
-from igrt_edits.config import check_rate, load_config, parse_delimiter, parse_mapping
+from igrt_edits.catalog.rule import Catalog
+from igrt_edits.config import Config, check_rate, load_config, parse_delimiter, parse_mapping
 from igrt_edits.contract import EXIT_INTERRUPTED, EXIT_RUN_ERROR, FAIL_ON, ROW_ACCOUNTING
 from igrt_edits.errors import ConfigError, RunError
 from igrt_edits.report import explain as explain_report
+from igrt_edits.report import kinds as kinds_report
 from igrt_edits.report.atomic import sigterm_as_exit
 from igrt_edits.report.formats import FORMATS
 from igrt_edits.report.outputs import (
@@ -346,39 +350,64 @@ def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
         run.unpersist()
 
 
-@main.command()
-@click.option(
+CONFIG = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file."
 )
-def rules(config_path: str | None) -> None:
-    """List the rules: id, name, severity and what each flags."""
+
+
+@contextmanager
+def _or_exit() -> Iterator[None]:
+    """A RunError inside becomes its one-line message on stderr and exit status 2."""
     try:
-        config = load_config(Path(config_path) if config_path else None)
-        catalog = load_catalog(extra=config.extra_edits)
-        ruleset = build_ruleset(catalog, config)
+        yield
     except RunError as error:
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
+
+
+def _load(config_path: str | None) -> tuple[Config, Catalog]:
+    config = load_config(Path(config_path) if config_path else None)
+    return config, load_catalog(extra=config.extra_edits)
+
+
+@main.command()
+@CONFIG
+def rules(config_path: str | None) -> None:
+    """List the rules: id, name, severity and what each flags."""
+    with _or_exit():
+        config, catalog = _load(config_path)
+        ruleset = build_ruleset(catalog, config)
     explain_report.print_rules(make_console(sys.stdout), catalog, ruleset)
 
 
 @main.command()
 @click.argument("rule_id")
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file."
-)
+@CONFIG
 def explain(rule_id: str, config_path: str | None) -> None:
     """Explain RULE_ID: what it checks, why, how to fix the claim, its codes and source."""
-    try:
-        config = load_config(Path(config_path) if config_path else None)
-        catalog = load_catalog(extra=config.extra_edits)
+    with _or_exit():
+        config, catalog = _load(config_path)
         rule = catalog.rule(rule_id)
         severity = config.severity.get(rule.id)
         rule = rule.with_severity(severity) if severity else rule
-    except RunError as error:
-        click.echo(f"igrt-edits: error: {error}", err=True)
-        sys.exit(error.exit_code)
     explain_report.print_explanation(make_console(sys.stdout), catalog, rule)
+
+
+@main.command()
+@click.argument("name", required=False)
+@CONFIG
+def kinds(name: str | None, config_path: str | None) -> None:
+    """List the rule kinds, or document kind NAME: what it flags, its parameters, examples."""
+    with _or_exit():
+        _, catalog = _load(config_path)
+        known = kind_table()
+        if name is not None and name not in known:
+            raise ConfigError(f"unknown rule kind {name!r} (kinds: {', '.join(known)})")
+    console = make_console(sys.stdout)
+    if name is None:
+        kinds_report.print_kinds(console, known, catalog)
+    else:
+        kinds_report.print_kind(console, known[name], catalog)
 
 
 @main.command()

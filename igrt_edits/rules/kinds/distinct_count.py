@@ -15,13 +15,28 @@ from igrt_edits.util.toml import Table
 
 @dataclass(frozen=True)
 class DistinctCount(Kind):
-    """Flag every target line of a patient-day that holds `min_distinct` or more distinct codes.
+    """Flag every target line of a patient-day that holds too many distinct codes of a class.
 
-    Anti-pattern: more than one method of a service that is allowed once per day, e.g. two
-    image-guidance methods on one treatment day. Lines of one code with different modifiers
-    (professional and technical) count as one code.
+    Flags:
+        Each target line of a patient-day whose target lines carry `min_distinct` or more
+        distinct procedure codes. Lines of one code with different modifiers (professional
+        and technical) count as one code. The day's other target lines are related.
 
-    Parameters: `target`, `min_distinct` (default 2). The message may use `{distinct_codes}`.
+    Parameters:
+        target (table): the lines the rule may flag and counts (see Target parameters).
+        min_distinct (int): optional, default 2; how many distinct codes make the day flagged.
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Message fields:
+        distinct_codes: the distinct codes of the patient-day's target lines.
+
+    Anti-pattern:
+        Two image-guidance methods on one treatment day: 77014 (CT) and G6002 (stereoscopic
+        x-ray) for one patient on 2020-03-02.
+
+    Best practice:
+        Bill the one guidance method used that day.
     """
 
     name = "distinct_count"

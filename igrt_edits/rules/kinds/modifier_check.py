@@ -25,12 +25,25 @@ class ModifierRule:
 class ModifierCheck(Kind):
     """Flag a line whose modifiers contradict its code's professional/technical split.
 
-    Anti-pattern: a professional component (26) on a technical-only delivery code, a 26 or TC
-    on a code with no split, or a code billed without the modifier it now requires.
+    Flags:
+        A line of a check's codes that carries a modifier the check forbids, or lacks one it
+        requires, on a service date in the check's window. Checks are tried in order; the
+        first that fails speaks for the line (its own message).
 
-    Parameters: `[[checks]]`, each with `codes` (a set or class name), `forbid` or `require`
-    (modifiers), an optional `effective` window and its own `message` (which may use
-    `{modifier}`, the modifier present or missing).
+    Parameters:
+        checks (array of tables): `[[checks]]` entries, each with `codes` (a class name),
+            `forbid` or `require` (a list of modifiers), an optional `effective` window
+            (`from` / `through`) and its own `message`.
+
+    Message fields:
+        modifier: the modifier present (forbid) or missing (require).
+
+    Anti-pattern:
+        A professional component (26) on a technical-only delivery code (77412-26), TC on
+        G6017, which has no split, or 77387 in 2026 without the 26 it now requires.
+
+    Best practice:
+        77412 without modifier on the hospital claim; 77387-26 on the physician claim.
     """
 
     name = "modifier_check"

@@ -15,13 +15,29 @@ from igrt_edits.util.toml import Table
 
 @dataclass(frozen=True)
 class UnitsSum(Kind):
-    """Flag every line of a code whose units per patient-day and component class exceed a limit.
+    """Flag every line of a code whose units per patient-day and component exceed a limit.
 
-    Anti-pattern: a once-per-day service billed with 2 units, or on two lines of one day.
-    The professional component (modifier 26) and the technical or global billing of a code are
-    summed separately, because one of each is the normal split of a single service.
+    Flags:
+        Each target line whose code's units, summed over the patient-day (all claims and
+        files) within its component class, exceed `max_units`. The professional component
+        (modifier 26) and the technical or global billing are summed apart, because one of
+        each is the normal split of one service. The lines summed with it are related.
 
-    Parameters: `target`, `max_units` (default 1). The message may use `{units_total}`.
+    Parameters:
+        target (table): the lines the rule may flag and sums (see Target parameters).
+        max_units (number): optional, default 1; the most units allowed per day and class.
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Message fields:
+        units_total: the units summed for the line's code, day and component class.
+
+    Anti-pattern:
+        A once-per-day service billed with 2 units, or on two lines of one day: 77387 with
+        units 2 on 2019-05-01.
+
+    Best practice:
+        One unit per day: 77387 units 1 (and, split, 77387-26 units 1 on the physician claim).
     """
 
     name = "units_sum"
