@@ -52,6 +52,7 @@ def main() -> None:
 
 
 FILE = click.Path(dir_okay=False)
+PREVIEW_HELP = "Also run preview rules selected by a prefix (without it: only by their id)."
 OUTPUT = click.Path()  # Spark may write Parquet findings as a directory (the plan checks)
 ENGINES = ("local", "spark")
 
@@ -151,6 +152,7 @@ ENGINES = ("local", "spark")
     "--select", multiple=True, help="Rule ids or prefixes to apply (comma-separated or repeated)."
 )
 @click.option("--ignore", multiple=True, help="Rule ids or prefixes to skip.")
+@click.option("--preview", is_flag=True, help=PREVIEW_HELP)
 @click.option(
     "--adult-age",
     type=int,
@@ -196,6 +198,7 @@ def check(
     max_reject_rate: float | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
+    preview: bool,
     adult_age: int | None,
     stream: bool | None,
     engine: str,
@@ -215,6 +218,7 @@ def check(
                 else None,
                 select=_split(select) or None,
                 ignore=_split(ignore) or None,
+                preview=preview or None,
                 adult_age=adult_age,
                 fail_on=fail_on,
             )
@@ -372,11 +376,12 @@ def _load(config_path: str | None) -> tuple[Config, Catalog]:
 
 @main.command()
 @CONFIG
-def rules(config_path: str | None) -> None:
-    """List the rules: id, name, severity and what each flags."""
+@click.option("--preview", is_flag=True, help=PREVIEW_HELP)
+def rules(config_path: str | None, preview: bool) -> None:
+    """List the rules: id, name, severity (off: not applied) and what each flags."""
     with _or_exit():
         config, catalog = _load(config_path)
-        ruleset = build_ruleset(catalog, config)
+        ruleset = build_ruleset(catalog, config.override(preview=preview or None))
     explain_report.print_rules(make_console(sys.stdout), catalog, ruleset)
 
 

@@ -16,6 +16,7 @@ options override it. Relative paths in it are resolved against the file's direct
     adult_age = 19
     extra_edits = ["payer-edits/"]
     severity = { IGRT010 = "info" }
+    preview = false            # true: preview rules run when a prefix selects them
 
     [scheme]                   # professional claims that use CPT codes (77387) instead of G-codes
     cpt_payers = ["Acme Commercial"]
@@ -59,6 +60,8 @@ class Config:
     cpt_lines_of_business: tuple[str, ...] = ()
     enable_indications: tuple[str, ...] = ()
     fail_on: str = "error"
+    preview: bool = False
+    """Preview rules are selected by prefixes too (not only by id), as ruff's --preview."""
 
     def override(self, **changes: Any) -> Config:
         """A copy with the given (non-None) values replaced, as command-line options do."""
@@ -162,6 +165,7 @@ def _rules(table: Table | None, config: Config, base: Path) -> Config:
         for rule_id in list(severity_table.data):
             severity[rule_id.upper()] = severity_table.choice(rule_id, SEVERITIES)
     extra = tuple(_existing(base / p, table) for p in table.strings("extra_edits", []))
+    preview = table.get("preview", bool, None)
     age = table.get("adult_age", int, None)
     if age is not None and not 0 <= age <= 130:
         raise table.fail("adult_age", f"{age} is not an age in years")
@@ -171,6 +175,7 @@ def _rules(table: Table | None, config: Config, base: Path) -> Config:
         severity=severity or None,
         adult_age=age,
         extra_edits=extra or None,
+        preview=preview,
     )
     table.finish()
     return config

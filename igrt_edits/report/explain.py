@@ -29,7 +29,8 @@ def print_rules(console: Console, catalog: Catalog, ruleset: RuleSet) -> None:
         shown = active.get(rule.id)
         severity = shown.severity if shown else "off"
         style = SEVERITY_STYLE.get(severity, "dim")
-        table.add_row(rule.id, rule.name, f"[{style}]{severity}[/]", rule.summary)
+        status = "" if rule.status == "stable" else f" ({rule.status})"
+        table.add_row(rule.id, rule.name, f"[{style}]{severity}[/]{status}", rule.summary)
     console.print(table)
 
 

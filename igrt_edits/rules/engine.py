@@ -38,18 +38,33 @@ class RuleSet:
         ignore: Iterable[str] = (),
         severity: dict[str, str] | None = None,
         options: RunOptions | None = None,
+        preview: bool = False,
     ) -> RuleSet:
-        """Rules chosen by id or prefix (ruff-style select/ignore), with severities overridden."""
+        """Rules chosen by id or prefix (ruff-style select/ignore), with severities overridden.
+
+        As in ruff, a rule's status gates it: a `preview` rule runs only when selected by its
+        id, or by a prefix with `preview`; with `preview`, a `deprecated` rule runs only when
+        selected by its id.
+        """
         select = [s.upper() for s in select] or [""]
         ignore = [s.upper() for s in ignore]
         chosen = []
         for rule in catalog.rules.values():
-            if any(rule.id.startswith(s) for s in select) and not any(
-                rule.id.startswith(s) for s in ignore
-            ):
-                override = (severity or {}).get(rule.id)
-                chosen.append(rule.with_severity(override) if override else rule)
+            by_prefix = any(rule.id.startswith(s) for s in select)
+            if not by_prefix or any(rule.id.startswith(s) for s in ignore):
+                continue
+            if rule.id not in select and not _prefix_selects(rule.status, preview):
+                continue
+            override = (severity or {}).get(rule.id)
+            chosen.append(rule.with_severity(override) if override else rule)
         return RuleSet(tuple(chosen), options or RunOptions())
+
+
+def _prefix_selects(status: str, preview: bool) -> bool:
+    """Whether a rule of this status is selected by a prefix (or by default)."""
+    if status == "preview":
+        return preview
+    return not (status == "deprecated" and preview)
 
 
 def find_issues(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
