@@ -1,7 +1,8 @@
 """Findings as SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
 
-The tool driver lists every rule of the catalog (rules not applied in this run are marked
-disabled). Each result points at the input file and the line's row (`region.startLine`; a
+The tool driver lists the rules that have results, in catalog order (as ruff's SARIF lists
+only the rules that appear in results), so a run's log does not change when the catalog gains a
+rule that finds nothing. Each result points at the input file and the line's row (`region.startLine`; a
 CSV row is a text line unless a quoted field spans lines), names the claim and the claim line
 as logical locations and carries the finding's fingerprint in `partialFingerprints`, so code
 scanning tracks the same finding across runs.
@@ -88,7 +89,8 @@ def sarif_log(
     """The SARIF log of one run; paths relative to `base` (default: working directory)."""
     base = (base or Path.cwd()).resolve()
     active = {r.id: r for r in ruleset.rules}
-    rules = list(catalog.rules.values())
+    fired = set(findings["rule_id"])
+    rules = [r for r in catalog.rules.values() if r.id in fired]
     rule_index = {r.id: i for i, r in enumerate(rules)}
     artifacts = _artifacts(result, base)
     located = {
