@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from igrt_edits import __version__
 from igrt_edits.catalog.load import kinds as kind_table
 from igrt_edits.catalog.load import load_catalog
 from igrt_edits.catalog.rule import Catalog
@@ -35,6 +34,7 @@ from igrt_edits.report.table import make_console
 from igrt_edits.run.check import build_ruleset, run_check
 from igrt_edits.run.result import RunResult
 from igrt_edits.util.memory import reuse_freed_memory
+from igrt_edits.version import __version__
 
 log = logging.getLogger("igrt_edits")
 REJECTS_LOGGED = 100
@@ -70,7 +70,8 @@ ENGINES = ("local", "spark")
     "--output",
     type=OUTPUT,
     help="Write findings to FILE (atomically) instead of stdout; .json .jsonl .csv .parquet"
-    " .sarif .xml (JUnit) pick the format. With --engine spark, Parquet is a directory.",
+    " .sarif .xml (JUnit) .xlsx .html pick the format. With --engine spark, Parquet is a"
+    " directory.",
 )
 @click.option(
     "--annotated",
@@ -82,6 +83,18 @@ ENGINES = ("local", "spark")
     "rejects_path",
     type=FILE,
     help="Write rejected rows with reasons to FILE (.csv or .parquet).",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_path",
+    type=FILE,
+    help="Also write an Excel workbook (summary, findings, rejects, rules) to FILE.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=FILE,
+    help="Also write a self-contained HTML report (figures, charts, findings) to FILE.",
 )
 @click.option(
     "--summary",
@@ -182,6 +195,8 @@ def check(
     output: str | None,
     annotated: str | None,
     rejects_path: str | None,
+    xlsx_path: str | None,
+    html_path: str | None,
     summary_path: str | None,
     fail_on: str | None,
     exit_zero: bool,
@@ -237,6 +252,8 @@ def check(
                     quiet=quiet,
                     redact_key=key_from_env(redact_key_env) if redact else None,
                     engine_writes_parquet=engine == "spark",
+                    xlsx=xlsx_path,
+                    html=html_path,
                 )
             )
             log.info("checking %s", ", ".join(paths))
@@ -253,6 +270,7 @@ def check(
                         stream=streaming,
                         keep_lines=plan.keeps_lines,
                         passthrough=plan.needs_passthrough,
+                        line_details=plan.needs_line_details,
                         progress=progress,
                     )
                 reported = report_findings(plan, result, catalog, ruleset, started)
@@ -431,7 +449,7 @@ def kinds(name: str | None, config_path: str | None) -> None:
     "out",
     type=click.Path(dir_okay=False),
     required=True,
-    help="Output file (.parquet or .csv).",
+    help="Output file (.parquet, .csv, or .837 for an X12 837P/837I interchange).",
 )
 @click.option(
     "--violation-rate",
@@ -444,8 +462,10 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     """Write a synthetic radiation-oncology claims extract (for trials and benchmarks)."""
     from igrt_edits.synth.generate import write_extract
 
-    if not out.lower().endswith((".parquet", ".pq", ".csv")):
-        raise click.BadParameter("the output must end in .parquet, .pq or .csv", param_hint="--out")
+    if not out.lower().endswith((".parquet", ".pq", ".csv", ".837", ".x12", ".edi")):
+        raise click.BadParameter(
+            "the output must end in .parquet, .pq, .csv or .837 (.x12, .edi)", param_hint="--out"
+        )
     try:
         written = write_extract(out, count, seed, violation_rate=violation_rate)
     except ValueError as error:
@@ -457,7 +477,12 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
 @click.option(
     "--sizes", default="1m,10m", show_default=True, help="Extract sizes (1k 10k 100k 1m 10m 100m)."
 )
-@click.option("--formats", default="parquet,csv", show_default=True, help="Input formats to time.")
+@click.option(
+    "--formats",
+    default="parquet,csv",
+    show_default=True,
+    help="Input formats to time (parquet, csv, x12: an 837 of the same lines).",
+)
 @click.option(
     "--runs", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs of each command."
 )
@@ -472,11 +497,34 @@ def generate(count: int, seed: int, out: str, violation_rate: float) -> None:
     "--seed", type=int, default=1, show_default=True, help="Seed of the generated extracts."
 )
 @click.option("--stream", is_flag=True, help="Also time --stream runs against the in-memory check.")
+@click.option(
+    "--reports",
+    "report_size",
+    metavar="SIZE",
+    help="Instead, time writing the workbook and the HTML report of SIZE findings (e.g. 1m).",
+)
 def bench_command(
-    sizes: str, formats: str, runs: int, data_dir: str, seed: int, stream: bool
+    sizes: str,
+    formats: str,
+    runs: int,
+    data_dir: str,
+    seed: int,
+    stream: bool,
+    report_size: str | None,
 ) -> None:
     """Time `check` against reading the same file (whole processes, medians, ratios)."""
     from igrt_edits.synth.bench import FLOOR, SIZES, bench
+
+    if report_size is not None:
+        from igrt_edits.synth.report_bench import bench_reports
+
+        if report_size.lower() not in SIZES:
+            raise click.BadParameter(
+                f"unknown size {report_size!r} ({', '.join(SIZES)})", param_hint="--reports"
+            )
+        lines = bench_reports(SIZES[report_size.lower()], lambda m: click.echo(m, err=True))
+        click.echo("\n".join(lines))
+        return
 
     chosen = [s.strip().lower() for s in sizes.split(",") if s.strip()]
     kinds = [f.strip().lower() for f in formats.split(",") if f.strip()]
@@ -486,7 +534,7 @@ def bench_command(
         )
     if unknown := [f for f in kinds if f not in FLOOR]:
         raise click.BadParameter(
-            f"unknown format {unknown[0]!r} (parquet, csv)", param_hint="--formats"
+            f"unknown format {unknown[0]!r} (parquet, csv, x12)", param_hint="--formats"
         )
     lines = bench(
         chosen, kinds, runs, Path(data_dir), seed, stream, lambda m: click.echo(m, err=True)

@@ -103,6 +103,10 @@ FINDINGS_FILE_SCHEMA = FINDINGS_SCHEMA.set(
 """The findings in Parquet and CSV files: service dates as dates."""
 FINDINGS_ORDER = ("claim_id", "line_number", "rule_id")
 """Every format lists findings ordered by these fields."""
+LINE_DETAIL_FIELDS = ("provider_id", "charge_amount")
+"""The flagged line's provider and charge: fields a run adds after the findings' own when asked
+for line details (the analyst reports show them; other outputs do not)."""
+LINE_DETAIL_SCHEMA = pa.schema([LINE_SCHEMA.field(name) for name in LINE_DETAIL_FIELDS])
 
 REJECT_SCHEMA = pa.schema(
     [

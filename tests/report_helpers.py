@@ -8,9 +8,15 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from igrt_edits.cli import main
+from igrt_edits.config import Config
+from igrt_edits.report.digest import ReportData
+from igrt_edits.report.summary import build_summary
+from igrt_edits.rules.findings import order_findings
+from igrt_edits.run.check import run_check
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = "sample_claims/radonc_demo.csv"
+REDACT_KEY = {"IGRT_EDITS_REDACT_KEY": "test-key"}
 HEADER = "claim_id,line_number,patient_id,patient_birth_date,service_date,procedure_code,modifiers"
 
 
@@ -35,3 +41,11 @@ SMALL_ROWS = (
     "C3,1,P3,2015-01-01,2025-03-03,77014,",
     "C4,1,P4,1980-01-01,2025-02-30,77014,",
 )
+
+
+def demo_report_data() -> ReportData:
+    """The demo's run as the analyst reports receive it (no baseline, not redacted)."""
+    catalog, ruleset, result = run_check([str(REPO / DEMO)], Config(), line_details=True)
+    findings = order_findings(result.findings)
+    summary = build_summary(result, catalog, ruleset, findings)
+    return ReportData(findings, summary, result.rejects, catalog, ruleset)

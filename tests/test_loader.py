@@ -461,3 +461,77 @@ def test_cms_research_file_carrier_loads_through_aliases():
     ]
     assert sorted(result.rejects.column("source_row").to_pylist()) == blank_rows
     assert set(result.lines.column("procedure_code").to_pylist()) <= {"G0444", "G9572"}
+
+
+def test_cms_research_file_outpatient_loads_through_aliases_and_derives_opps():
+    outpatient = shared_path("data", "cms-bfd-synthetic", "rif-synthea", "outpatient.csv")
+    result = run([outpatient])
+    assert result.totals() == {
+        "rows_read": 19,
+        "rows_checked": 19,
+        "rows_rejected": 0,
+        "rows_out_of_scope": 0,
+    }
+    assert result.settings_seen == {"OPPS": 19}
+    lines = result.lines
+    assert set(lines.column("bill_type").to_pylist()) == {"0131"}  # 1 + 3 + 1
+    assert set(lines.column("claim_type").to_pylist()) == {"institutional"}  # NCH type 40
+    assert set(lines.column("procedure_code").to_pylist()) == {"99241", "G0107", "G0444"}
+    raw = outpatient.read_text(encoding="utf-8").splitlines()
+    header = raw[0].split("|")
+    first = raw[1].split("|")
+    assert (
+        lines.column("service_date")[0].as_py()
+        == dt.datetime.strptime(first[header.index("REV_CNTR_DT")], "%d-%b-%Y").date()
+    )
+
+
+def test_cms_research_file_carrier_derives_mpfs_from_claim_type_and_place():
+    carrier = shared_path("data", "cms-bfd-synthetic", "rif-synthea", "carrier.csv")
+    result = run([carrier])
+    assert result.settings_seen == {"MPFS": 12}
+    assert set(result.lines.column("claim_type").to_pylist()) == {"professional"}  # NCH type 71
+
+
+def test_a_bill_type_is_joined_from_its_three_research_file_columns(tmp_path):
+    text = f"""
+{HEADER},NCH_CLM_TYPE_CD,CLM_FAC_TYPE_CD,CLM_SRVC_CLSFCTN_TYPE_CD,CLM_FREQ_CD
+C1,1,P1,2024-03-04,77014,40,1,3,1
+C2,1,P1,2024-03-04,77014,40,8,5,1
+C3,1,P1,2024-03-04,77014,40,1,,1
+"""
+    result = run([write(tmp_path, text)])
+    bill = dict(
+        zip(
+            result.lines.column("claim_id").to_pylist(),
+            result.lines.column("bill_type").to_pylist(),
+            strict=True,
+        )
+    )
+    assert bill == {"C1": "0131", "C2": "0851", "C3": None}
+    setting = dict(
+        zip(
+            result.lines.column("claim_id").to_pylist(),
+            result.lines.column("setting").to_pylist(),
+            strict=True,
+        )
+    )
+    assert setting == {"C1": "OPPS", "C2": "OTHER", "C3": "OTHER"}
+
+
+def test_a_missing_column_lists_the_closest_of_a_long_header_then_how_many_more(tmp_path):
+    names = [f"COL_{i:03d}" for i in range(230)] + [
+        "claim_id",
+        "line_number",
+        "patient_id",
+        "procedure_code",
+        "svc_date",
+    ]
+    path = write(tmp_path, ",".join(names) + "\n" + ",".join("x" for _ in names) + "\n")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2
+    message = result.output
+    found = message.split("(columns found: ")[1].split(")")[0]
+    assert found.startswith("svc_date, ") and found.endswith(" and 227 more")
+    assert len(found.split(", ")) == 8
+    assert "closest match: 'svc_date'" in message

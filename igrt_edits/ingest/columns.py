@@ -3,6 +3,8 @@
 Names are compared after trimming, lower-casing and turning spaces and hyphens into `_`.
 Modifiers and diagnoses may come as one delimited column or as a family of numbered columns
 (`modifier_1..4`, `dx_1..12`, `icd_dgns_cd1..`); both are gathered under one canonical name.
+A field may also be composed of several columns read together: the CMS research files' bill
+type is `CLM_FAC_TYPE_CD` + `CLM_SRVC_CLSFCTN_TYPE_CD` + `CLM_FREQ_CD`.
 """
 
 from __future__ import annotations
@@ -25,17 +27,19 @@ _OTHER_NAMES: dict[str, tuple[str, ...]] = {
         "line_from_date",
         "from_date",
         "line_1st_expns_dt",
+        "rev_cntr_dt",
     ),
     "procedure_code": ("hcpcs", "hcpcs_code", "hcpcs_cd", "cpt", "cpt_code", "proc_code"),
-    "units": ("units_of_service", "service_units", "qty", "line_srvc_cnt"),
+    "units": ("units_of_service", "service_units", "qty", "line_srvc_cnt", "rev_cntr_unit_cnt"),
+    "claim_type": ("nch_clm_type_cd",),
     "place_of_service": ("pos", "line_place_of_srvc_cd"),
     "bill_type": ("type_of_bill", "tob"),
     "payer": ("payer_id", "plan"),
     "patient_birth_date": ("birth_date", "dob"),
     "patient_age": ("age",),
     "beam_modality": ("modality",),
-    "provider_id": ("rendering_npi", "billing_npi"),
-    "charge_amount": ("line_charge", "charge"),
+    "provider_id": ("rendering_npi", "billing_npi", "prf_physn_npi", "rndrng_physn_npi"),
+    "charge_amount": ("line_charge", "charge", "line_sbmtd_chrg_amt", "rev_cntr_tot_chrg_amt"),
 }
 ALIASES = {name: _OTHER_NAMES.get(name, ()) for name in INPUT_COLUMNS}
 """Other names each canonical column is known by in extracts."""
@@ -51,6 +55,15 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(r"^(prncpal)_dgns_cd$"),
     ),
 }
+
+COMPOSITES: dict[str, tuple[str, ...]] = {
+    "bill_type": ("clm_fac_type_cd", "clm_srvc_clsfctn_type_cd", "clm_freq_cd"),
+}
+"""Fields read from several columns joined in order, when the file has all of them and no
+column of the field itself."""
+SHOWN_COLUMNS = 12
+"""A message lists all the columns found up to this many; past it, the closest few."""
+CLOSEST_SHOWN = 8
 
 # A header cell that is a number or a date is a value: the file has no header row.
 _DATA_LIKE = re.compile(r"^(?:\d[\d.\-/]*|\d{1,2}-[A-Za-z]{3}-\d{4})$")
@@ -84,16 +97,20 @@ class ColumnMap:
     """`modifiers` / `diagnosis_codes` -> source columns, in order, delimited column first."""
     passthrough: tuple[str, ...] = ()
     """Source columns the contract does not name, carried to outputs untouched."""
+    composites: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """canonical name -> the source columns it is joined from (read as `name.0`, `name.1`...)."""
 
     def source_columns(self) -> list[str]:
         """Every source column the loader must read to lint (passthrough excluded)."""
         cols = list(self.single.values())
-        for members in self.families.values():
+        for members in (*self.families.values(), *self.composites.values()):
             cols.extend(members)
         return cols
 
     def has(self, canonical: str) -> bool:
-        return canonical in self.single or canonical in self.families
+        return (
+            canonical in self.single or canonical in self.families or canonical in self.composites
+        )
 
 
 _ORDINALS = {"prncpal": 0, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
@@ -137,7 +154,7 @@ def match_columns(
             if header is None:
                 raise InputError(
                     f"{file}: the mapping {canonical} = {name!r} names a column the file does"
-                    f" not have (columns found: {', '.join(headers)})"
+                    f" not have (columns found: {columns_found(headers, (name,))})"
                 )
             found.append(header)
             claimed[header] = canonical
@@ -174,6 +191,7 @@ def match_columns(
     missing = [c for c in REQUIRED_COLUMNS if c not in single]
     if missing:
         raise InputError(_missing_message(file, missing[0], headers, claimed))
+    composites = _composites(by_norm, single, claimed)
     passthrough = tuple(h for h in headers if h not in claimed)
     return ColumnMap(
         single=single,
@@ -181,7 +199,36 @@ def match_columns(
             k: tuple(h for _, h in sorted(v, key=lambda p: p[0])) for k, v in families.items()
         },
         passthrough=passthrough,
+        composites=composites,
     )
+
+
+def _composites(by_norm: dict[str, str], single: dict, claimed: dict) -> dict:
+    found = {}
+    for canonical, parts in COMPOSITES.items():
+        headers = [by_norm.get(part) for part in parts]
+        if canonical in single or any(h is None or h in claimed for h in headers):
+            continue
+        found[canonical] = tuple(headers)
+        claimed.update(dict.fromkeys(headers, canonical))
+    return found
+
+
+def columns_found(headers: Sequence[str], wanted: Sequence[str]) -> str:
+    """The header's columns for a message: all of a short header; of a long one, those most
+    like the names `wanted`, closest first, then how many more there are."""
+    if not headers:
+        return "(none)"
+    if len(headers) <= SHOWN_COLUMNS:
+        return ", ".join(headers)
+    norms = [normalize_name(w) for w in wanted]
+
+    def likeness(header: str) -> float:
+        name = normalize_name(header)
+        return max(difflib.SequenceMatcher(None, w, name).ratio() for w in norms)
+
+    closest = sorted(headers, key=likeness, reverse=True)[:CLOSEST_SHOWN]
+    return f"{', '.join(closest)} and {len(headers) - len(closest)} more"
 
 
 def _missing_message(file: str, missing: str, headers: Sequence[str], claimed: dict) -> str:
@@ -203,5 +250,5 @@ def _missing_message(file: str, missing: str, headers: Sequence[str], claimed: d
     hint = ""
     if best is not None and best[0] >= 0.5:
         hint = f"; closest match: {best[1]!r} (use --map {missing}={best[1]} if that is it)"
-    found = ", ".join(headers) if headers else "(none)"
+    found = columns_found(headers, wanted)
     return f"{file}: required column {missing!r} not found (columns found: {found}){hint}"

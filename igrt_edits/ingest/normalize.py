@@ -46,6 +46,9 @@ CLAIM_TYPES = {
     "837i": "institutional",
     "ub-04": "institutional",
     "ub04": "institutional",
+    # NCH claim type codes of the CMS research (RIF/CCW) files
+    **dict.fromkeys(("10", "20", "30", "40", "50", "60", "61"), "institutional"),
+    **dict.fromkeys(("71", "72", "81", "82"), "professional"),
 }
 SETTINGS = {
     "opps": "OPPS",
@@ -71,6 +74,14 @@ class Problems:
     def __init__(self, rows: int) -> None:
         self.rows = rows
         self.found: list[tuple[str, np.ndarray, pa.Array | str]] = []
+        self.given: tuple[np.ndarray, pa.Array, pa.Array] | None = None
+
+    def take_reader_problems(self, columns: pa.Array, reasons: pa.Array) -> None:
+        """Rows the reader found broken (an 837 claim that cannot be read): they fail with the
+        reader's column and reason alone, whatever else the checks find in them."""
+        mask = np.asarray(reasons.is_valid())
+        if mask.any():
+            self.given = (mask, columns, reasons)
 
     def add(self, column: str, mask: np.ndarray, reason: Reason) -> None:
         """Rows under `mask` fail; `reason` is a constant, a per-row (maybe dictionary) array,
@@ -86,13 +97,26 @@ class Problems:
         return out
 
     def mask(self) -> np.ndarray:
-        out = np.zeros(self.rows, dtype=bool)
+        out = np.zeros(self.rows, dtype=bool) if self.given is None else self.given[0].copy()
         for _, mask, _ in self.found:
             out |= mask
         return out
 
     def describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(first failing column, all reasons joined) for the given row positions."""
+        if self.given is None:
+            return self._describe(rows)
+        given = self.given[0][rows]
+        first, joined = self._describe(rows[~given])
+        at = np.full(len(rows), -1, np.int64)
+        at[~given] = np.arange(int((~given).sum()))
+        spread_back = pa.array(np.maximum(at, 0), pa.int64(), mask=at < 0)
+        take = pa.array(rows, type=pa.int64())
+        first = pc.coalesce(self.given[1].take(take), first.take(spread_back))
+        joined = pc.coalesce(self.given[2].take(take), joined.take(spread_back))
+        return first, joined
+
+    def _describe(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         if not self.found:
             none = pa.nulls(len(rows), pa.string())
             return none, none
@@ -137,7 +161,11 @@ def _normalize(extract: Extract, file_index: int) -> Part:
     table = extract.table.unify_dictionaries()
     rows = table.num_rows
     problems = Problems(rows)
+    if extract.problems is not None:
+        problems.take_reader_problems(*extract.problems)
     raw = {name: single_chunk(table.column(name)) for name in table.column_names}
+    for name, parts in extract.columns.composites.items():
+        raw[name] = _joined([raw[f"{name}.{i}"] for i in range(len(parts))], name, problems)
     out: dict[str, pa.Array] = {
         "claim_id": _required_text(raw["claim_id"], "claim_id", problems),
         "patient_id": _required_text(raw["patient_id"], "patient_id", problems),
@@ -183,6 +211,13 @@ def _normalize(extract: Extract, file_index: int) -> Part:
         format=extract.format,
         size_bytes=extract.size_bytes,
     )
+
+
+def _joined(parts: list[pa.Array], column: str, problems: Problems) -> pa.Array:
+    """A field composed of several columns: their trimmed text joined (null if any is blank)."""
+    texts = [pc.cast(_trimmed(decode_text(p, column, problems)), pa.string()) for p in parts]
+    texts = [pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t) for t in texts]
+    return pc.binary_join_element_wise(*texts, "")
 
 
 def _family(table: pa.Table, family: str) -> list[str]:

@@ -1,5 +1,8 @@
 """Find input files and read them into Arrow tables with only the columns the run needs.
 
+X12 837 files (content starting with an ISA segment) are read by `ingest.x12_lines` into the
+same Extract, with the contract's column names and each line's segment number as its row.
+
 A CSV's delimiter is detected from its header (or given); every column is read as text so the
 loader, not the CSV parser, decides what a bad value is. Rows the parser cannot split into the
 header's columns are kept aside with their row numbers. Parquet columns keep their types; the
@@ -21,10 +24,15 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from igrt_edits.errors import InputError
+from igrt_edits.ingest import x12
 from igrt_edits.ingest.columns import ColumnMap, is_contract_column, match_columns, normalize_name
+from igrt_edits.ingest.x12_lines import COLUMNS as X12_LINE_COLUMNS
+from igrt_edits.ingest.x12_lines import Flat, read_windows
 
 CSV_SUFFIXES = {".csv", ".tsv", ".psv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+X12_SUFFIXES = {".837", ".837p", ".837i", ".x12", ".edi"}
+"""Suffixes a directory's X12 files have (a file named on its own is detected by content)."""
 DELIMITERS = (",", "|", "\t", ";")
 # Leading bytes of files that are not CSV text, and what to tell the user about them.
 NOT_CSV = (
@@ -56,6 +64,10 @@ class Extract:
     """(row number, reason) of rows the parser could not split into the header's columns."""
     size_bytes: int = 0
     delimiter: str | None = None
+    positions: tuple[np.ndarray, np.ndarray] | None = None
+    """X12: (line, column) of the file where each row's segment starts."""
+    problems: tuple[pa.Array, pa.Array] | None = None
+    """X12: (element, reason) per row for lines of a broken claim (null where none)."""
 
 
 def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
@@ -71,7 +83,7 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
         if path.is_dir():
             found, ignored = _scan_directory(path)
             if not found:
-                raise InputError(f"{raw}: the directory holds no CSV or Parquet files")
+                raise InputError(f"{raw}: the directory holds no CSV, Parquet or X12 files")
             files.extend(found)
             skipped.extend(ignored)
         elif path.exists():
@@ -106,7 +118,8 @@ def _scan_directory(directory: Path) -> tuple[list[Path], list[Path]]:
             if name.startswith("."):
                 continue
             suffix = path.suffix.lower()
-            (found if suffix in CSV_SUFFIXES | PARQUET_SUFFIXES else ignored).append(path)
+            readable = CSV_SUFFIXES | PARQUET_SUFFIXES | X12_SUFFIXES
+            (found if suffix in readable else ignored).append(path)
     return found, ignored
 
 
@@ -158,6 +171,8 @@ def plan_read(
         size, head = len(content), content[: 1 << 16]
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a CSV or Parquet extract")
+    if x12.is_x12(head):
+        return plan_x12(path, size, head, content)
     if head.startswith(b"PAR1"):
         plan = _plan_parquet(path, size, user_map, passthrough, content)
     elif path.suffix.lower() in PARQUET_SUFFIXES:
@@ -191,6 +206,12 @@ def _plan_csv(path: Path, size: int, head: bytes, user_map, delimiter, passthrou
             raise InputError(f"{path}: not a CSV file: it {what}")
     if b"\x00" in head:
         raise InputError(f"{path}: not a CSV file (binary content)")
+    segment = x12.looks_like_headless_x12(head)
+    if segment:
+        raise InputError(
+            f"{path}: reads like X12 but does not start with an ISA segment (it starts with"
+            f" {segment}); an X12 interchange begins with its ISA header"
+        )
     header_line = _header_line(head)
     if not header_line.strip():
         raise InputError(f"{path}: the first line is blank; expected a header row of column names")
@@ -220,7 +241,9 @@ def iter_extracts(plan: ReadPlan, batch_lines: int, whole: bool = False) -> Iter
     With `whole`, a CSV file is parsed at once on all cores and then cut into batches (for a
     run that holds its lines in memory anyway); otherwise it is parsed block by block.
     """
-    if plan.format == "parquet":
+    if plan.format == "x12":
+        yield from iter_x12(plan)
+    elif plan.format == "parquet":
         yield from _iter_parquet(plan, batch_lines)
     elif whole:
         yield from _slices(_read_csv(plan), batch_lines)
@@ -455,7 +478,7 @@ def _unique_names(headers: Sequence[str]) -> list[str]:
 def _renames(columns: ColumnMap) -> dict[str, str]:
     """canonical (or `family.i`) -> source column name."""
     renames = dict(columns.single)
-    for family, members in columns.families.items():
+    for family, members in (*columns.families.items(), *columns.composites.items()):
         for i, name in enumerate(members):
             renames[f"{family}.{i}"] = name
     return renames
@@ -465,3 +488,39 @@ def rename_columns(table: pa.Table, columns: ColumnMap) -> pa.Table:
     """Source column names replaced by canonical ones (`family.i` for family members)."""
     to_canonical = {v: k for k, v in _renames(columns).items()}
     return table.rename_columns([to_canonical.get(n, n) for n in table.column_names])
+
+
+X12_COLUMNS = ColumnMap(
+    single={name: name for name in X12_LINE_COLUMNS if "." not in name},
+    families={
+        "modifiers": tuple(n for n in X12_LINE_COLUMNS if n.startswith("modifiers.")),
+        "diagnosis_codes": ("diagnosis_codes.0",),
+    },
+)
+"""An 837's lines come with the contract's names: no header to match, nothing to map."""
+
+
+def plan_x12(path: Path, size: int, head: bytes, content: bytes | None) -> ReadPlan:
+    """Check the first ISA segment (InputError if it cannot be read) and plan the read."""
+    x12.read_isa(head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n"), f"{path}: line 1")
+    return ReadPlan(path, "x12", X12_COLUMNS, list(X12_LINE_COLUMNS), size, content=content)
+
+
+def iter_x12(plan: ReadPlan, block_bytes: int = x12.BLOCK_BYTES) -> Iterator[Extract]:
+    """The claim lines of an 837 file as extracts, one per window of about `block_bytes`."""
+    for flat in read_windows(plan.path, plan.content, block_bytes):
+        yield _x12_extract(plan, flat)
+
+
+def _x12_extract(plan: ReadPlan, flat: Flat) -> Extract:
+    return Extract(
+        path=plan.path,
+        format="x12",
+        columns=plan.columns,
+        table=flat.table,
+        source_rows=flat.segment,
+        rows_read=flat.table.num_rows,
+        size_bytes=plan.size_bytes,
+        positions=(flat.line, flat.column),
+        problems=(flat.problem_column, flat.problem_reason),
+    )

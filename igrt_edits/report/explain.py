@@ -34,8 +34,9 @@ def print_rules(console: Console, catalog: Catalog, ruleset: RuleSet) -> None:
     console.print(table)
 
 
-def _paragraph(text: str) -> str:
-    return textwrap.dedent(text).strip().replace("\n", " ")
+def paragraph(text: str) -> str:
+    """A rule's explanation text (indented, wrapped in its edit file) as one paragraph."""
+    return " ".join(textwrap.dedent(text).split())
 
 
 def print_explanation(console: Console, catalog: Catalog, rule: Rule) -> None:
@@ -49,7 +50,7 @@ def print_explanation(console: Console, catalog: Catalog, rule: Rule) -> None:
         ("How to fix the claim", rule.explanation.fix),
     ):
         console.print(f"[bold]{title}[/]")
-        console.print(_paragraph(text))
+        console.print(paragraph(text))
         console.print()
     console.print("[bold]Example (flagged)[/]")
     console.print(textwrap.dedent(rule.explanation.flagged_example).strip())

@@ -7,8 +7,12 @@ from pathlib import Path
 from igrt_edits.errors import ConfigError
 from igrt_edits.report.tabular import TABULAR_SUFFIXES
 
-FORMATS = ("table", "json", "jsonl", "csv", "parquet", "sarif", "junit", "github")
-BINARY_FORMATS = {"parquet"}
+FORMATS = ("table", "json", "jsonl", "csv", "parquet", "sarif", "junit", "github", "xlsx", "html")
+BINARY_FORMATS = {"parquet", "xlsx"}
+FILE_FORMATS = {"xlsx"}
+"""Formats written only to a named file (a workbook is written in place, in constant memory)."""
+REPORT_FORMATS = ("xlsx", "html")
+"""The analyst reports: they show the flagged lines' providers and charges."""
 SUFFIX_FORMATS = {
     ".json": "json",
     ".jsonl": "jsonl",
@@ -19,6 +23,9 @@ SUFFIX_FORMATS = {
     ".sarif": "sarif",
     ".xml": "junit",
     ".txt": "table",
+    ".xlsx": "xlsx",
+    ".html": "html",
+    ".htm": "html",
 }
 
 

@@ -3,11 +3,13 @@
     ::error file=claims/june.csv,line=68,title=IGRT002 code-not-recognized-in-setting::G6015 ...
 
 Errors become `::error`, warnings `::warning` and info `::notice`. `line` is the row of the
-flagged line in its file; paths are relative to the working directory (the checkout in CI).
+flagged line in its file (for an X12 file, the line its service segment starts on); paths are
+relative to the working directory (the checkout in CI).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import IO
 
 import pandas as pd
@@ -25,8 +27,9 @@ def _escape(values: pd.Series, escapes: tuple[tuple[str, str], ...]) -> pd.Serie
     return values
 
 
-def annotations(findings: pd.DataFrame) -> pd.Series:
-    """One workflow command per finding, in findings order."""
+def annotations(findings: pd.DataFrame, lines: Sequence[int] | None = None) -> pd.Series:
+    """One workflow command per finding, in findings order (`lines`: the line of the file of
+    each finding, where it is not its row)."""
     if findings.empty:
         return pd.Series(dtype=object)
     paths = {p: display_path(p) for p in findings["source_file"].unique()}
@@ -38,7 +41,9 @@ def annotations(findings: pd.DataFrame) -> pd.Series:
         + " file="
         + _escape(file, PROPERTY_ESCAPES)
         + ",line="
-        + findings["source_row"].astype(str)
+        + (findings["source_row"] if lines is None else pd.Series(lines, findings.index)).astype(
+            str
+        )
         + ",title="
         + _escape(title, PROPERTY_ESCAPES)
         + "::"
@@ -46,6 +51,6 @@ def annotations(findings: pd.DataFrame) -> pd.Series:
     )
 
 
-def write_github(out: IO[str], findings: pd.DataFrame) -> None:
-    for command in annotations(findings):
+def write_github(out: IO[str], findings: pd.DataFrame, lines: Sequence[int] | None = None) -> None:
+    for command in annotations(findings, lines):
         out.write(command + "\n")

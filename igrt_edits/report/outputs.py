@@ -1,4 +1,5 @@
-"""Everything `check` writes after a run: findings, annotated lines, rejects, summary, baseline.
+"""Everything `check` writes after a run: findings, annotated lines, rejects, summary, baseline,
+and the analyst reports (workbook, HTML).
 
 `plan_outputs` checks the options before the run (a bad option stops it before any output is
 written); `write_outputs` then applies the baseline and redaction to the run's findings,
@@ -19,13 +20,21 @@ from typing import IO, Any
 import pandas as pd
 
 from igrt_edits.catalog.rule import Catalog
+from igrt_edits.contract import FINDING_FIELDS
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.readers import discover
 from igrt_edits.report import github, jsonout, junit, sarif, statistics, tabular
 from igrt_edits.report.annotated import annotated_table
 from igrt_edits.report.atomic import atomic_path, atomic_text
 from igrt_edits.report.baseline import Baseline, apply_baseline, read_baseline, write_baseline
-from igrt_edits.report.formats import BINARY_FORMATS, format_for, tabular_format
+from igrt_edits.report.digest import ReportData
+from igrt_edits.report.formats import (
+    BINARY_FORMATS,
+    FILE_FORMATS,
+    REPORT_FORMATS,
+    format_for,
+    tabular_format,
+)
 from igrt_edits.report.frames import findings_table
 from igrt_edits.report.gate import exit_status
 from igrt_edits.report.redact import Redactor
@@ -55,6 +64,12 @@ class OutputOptions:
     redact_key: bytes | None = None
     engine_writes_parquet: bool = False
     """The engine writes Parquet findings to the named output itself, as a directory (Spark)."""
+    xlsx: str | None = None
+    """A workbook to write beside the findings (--xlsx)."""
+    html: str | None = None
+    """An HTML report to write beside the findings (--html)."""
+    hash_inputs: bool = False
+    """Put each input's SHA-256 in the summary even when no output asks for it."""
 
 
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -94,6 +109,22 @@ class OutputPlan:
         """The annotated output echoes the extract's own extra columns (unless redacted)."""
         return self.annotated_format is not None and self.redactor is None
 
+    def reports(self, fmt: str) -> list[str]:
+        """Files to write the analyst report `fmt` (xlsx, html) to: the output, its option."""
+        named = self.options.xlsx if fmt == "xlsx" else self.options.html
+        return [p for p in (self.options.output if self.fmt == fmt else None, named) if p]
+
+    @property
+    def needs_line_details(self) -> bool:
+        """An analyst report is wanted: they show each flagged line's provider and charge."""
+        return self.fmt in REPORT_FORMATS or bool(self.options.xlsx or self.options.html)
+
+    @property
+    def hashes_inputs(self) -> bool:
+        """The summary and the analyst reports list each input with its SHA-256."""
+        options = self.options
+        return bool(options.summary or options.hash_inputs or self.needs_line_details)
+
     @property
     def engine_writes_findings(self) -> bool:
         """The engine writes the findings (Parquet to a named output); the reporters the rest."""
@@ -103,6 +134,8 @@ class OutputPlan:
     @property
     def driver_columns(self) -> tuple[str, ...]:
         """Findings columns the reporters read when the engine writes the findings."""
+        if self.needs_line_details:  # the analyst reports show every field
+            return FINDING_FIELDS
         return SUMMARY_FIELDS + (BASELINE_COLUMNS if self.options.write_baseline else ())
 
 
@@ -114,6 +147,8 @@ def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> Outpu
         raise ConfigError(
             f"--statistics writes {', '.join(statistics.STATISTICS_FORMATS)}, not {fmt}"
         )
+    if fmt in FILE_FORMATS and options.output is None:
+        raise ConfigError(f"--format {fmt} writes a workbook: name a file with --output")
     if fmt in BINARY_FORMATS and options.output is None and _isatty(stdout):
         raise ConfigError(f"--format {fmt} is binary: name a file with --output")
     engine_output = options.engine_writes_parquet and fmt == "parquet"
@@ -124,6 +159,8 @@ def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> Outpu
         ("--rejects", options.rejects),
         ("--summary", options.summary),
         ("--write-baseline", options.write_baseline),
+        ("--xlsx", options.xlsx),
+        ("--html", options.html),
     ):
         _check_target(option, path)
     return OutputPlan(
@@ -224,7 +261,7 @@ def report_findings(
         # no patient ids.
         findings = plan.redactor.findings(findings)
     status = exit_status(findings, options.fail_on, exit_zero=options.exit_zero)
-    summary = build_summary(result, catalog, ruleset, findings, hashes=bool(options.summary))
+    summary = build_summary(result, catalog, ruleset, findings, hashes=plan.hashes_inputs)
     summary["fail_on"] = options.fail_on
     summary["exit_status"] = status
     summary["redacted"] = plan.redactor is not None
@@ -260,10 +297,13 @@ def write_outputs(
         table = annotated_table(result, reported.findings, plan.redactor)
         _write_binary(options.annotated, plan.annotated_format, table, tabular.write_table)
     if plan.rejects_format and options.rejects:
-        rejects = result.rejects
-        if plan.redactor is not None:
-            rejects = plan.redactor.rejects(rejects)
+        rejects = reported_rejects(plan, result)
         _write_binary(options.rejects, plan.rejects_format, rejects, tabular.write_table)
+    if plan.needs_line_details:
+        data = report_data(plan, reported, result, catalog, ruleset)
+        for fmt in REPORT_FORMATS:
+            for path in plan.reports(fmt):
+                write_report(path, fmt, data)
     if options.summary:
         reported.summary["wall_seconds"] = round(time.perf_counter() - reported.started, 3)
         with atomic_text(options.summary, newline="\n") as out:
@@ -271,6 +311,34 @@ def write_outputs(
             out.write("\n")
     if not options.quiet:
         _notes(plan, reported, stderr)
+
+
+def reported_rejects(plan: OutputPlan, result: RunResult) -> Any:
+    """The run's rejects as outputs show them (reasons scrubbed when redacting)."""
+    if plan.redactor is None:
+        return result.rejects
+    return plan.redactor.rejects(result.rejects)
+
+
+def report_data(
+    plan: OutputPlan, reported: Reported, result: RunResult, catalog: Catalog, ruleset: RuleSet
+) -> ReportData:
+    """What the analyst reports show: the findings and summary as reported."""
+    return ReportData(
+        reported.findings, reported.summary, reported_rejects(plan, result), catalog, ruleset
+    )
+
+
+def write_report(path: str, fmt: str, data: ReportData) -> None:
+    """Write the workbook (xlsx) or the HTML report (html) to `path`, atomically."""
+    if fmt == "xlsx":
+        from igrt_edits.report.xlsx import write_workbook  # XlsxWriter only when asked for
+
+        write_workbook(path, data)
+    else:
+        from igrt_edits.report.html import write_html
+
+        write_html(path, data)
 
 
 def _write_binary(path: str, fmt: str, table: Any, writer: Callable) -> None:
@@ -314,6 +382,13 @@ def _write_findings(
 ) -> None:
     fmt, path = plan.fmt, plan.options.output
     findings, summary = reported.findings, reported.summary
+    if fmt == "html" and path is None:
+        from igrt_edits.report.html import build_html
+
+        stdout.write(build_html(report_data(plan, reported, result, catalog, ruleset)))
+        return
+    if fmt in REPORT_FORMATS:
+        return  # written with the reports named by option (write_outputs)
     if fmt in ("csv", "parquet"):
         table = findings_table(findings)
         if path:
@@ -332,16 +407,29 @@ def _write_findings(
         elif fmt == "junit":
             junit.junit_xml(findings, result, summary, out)
         elif fmt == "github":
-            github.write_github(out, findings)
+            lines, _ = result.text_positions(findings["source_file"], findings["source_row"])
+            github.write_github(out, findings, lines)
         else:
             console = make_console(out, color=None if terminal else False)
-            render_table(console, findings, summary)
+            render_table(console, findings, summary, places=_places(findings, result))
 
     if path:
         with atomic_text(path, newline="\n") as out:
             emit(out, terminal=False)
     else:
         emit(stdout, terminal=_isatty(stdout))
+
+
+def _places(findings: pd.DataFrame, result: RunResult) -> list[str] | None:
+    """How the table names where each flagged line is: `row N`, or for an X12 file
+    `segment N, line L`; None when every file is a table (rows say it all)."""
+    x12 = [f.path for f in result.files if f.format == "x12"]
+    if findings.empty or not x12:
+        return None
+    lines, _ = result.text_positions(findings["source_file"], findings["source_row"])
+    rows = findings["source_row"].astype(str)
+    segments = "segment " + rows + ", line " + pd.Series(lines, findings.index).astype(str)
+    return segments.where(findings["source_file"].isin(x12), "row " + rows).tolist()
 
 
 def _notes(plan: OutputPlan, reported: Reported, stderr: IO[str]) -> None:
@@ -363,8 +451,32 @@ def _notes(plan: OutputPlan, reported: Reported, stderr: IO[str]) -> None:
             stderr.write(f"  {entry}\n")
         if baseline["stale"] > 10:
             stderr.write(f"  and {baseline['stale'] - 10} more (see the summary)\n")
+    for note in _report_notes(plan, summary):
+        stderr.write(f"igrt-edits: {note}\n")
     if plan.fmt == "sarif" and summary["findings"] > sarif.GITHUB_RESULT_LIMIT:
         stderr.write(
             f"igrt-edits: {summary['findings']} SARIF results; GitHub code scanning processes"
             f" at most {sarif.GITHUB_RESULT_LIMIT} per run (narrow the run or use a baseline)\n"
         )
+
+
+def _report_notes(plan: OutputPlan, summary: dict[str, Any]) -> list[str]:
+    """What the analyst reports leave out (each file also says so itself)."""
+    if not plan.needs_line_details:
+        return []
+    from igrt_edits.report.html import TABLE_LIMIT
+    from igrt_edits.report.xlsx import EXCEL_ROWS
+
+    notes = []
+    count = summary["findings"]
+    if plan.reports("xlsx") and count > EXCEL_ROWS - 1:
+        notes.append(
+            f"{count:,} findings: the workbook's Findings sheet holds the first"
+            f" {EXCEL_ROWS - 2:,} (Excel's row limit); --format parquet or csv writes them all"
+        )
+    if plan.reports("html") and count > TABLE_LIMIT:
+        notes.append(
+            f"{count:,} findings: the HTML report's table holds the top {TABLE_LIMIT:,}"
+            " (its charts count them all)"
+        )
+    return notes

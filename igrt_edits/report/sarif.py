@@ -2,28 +2,30 @@
 
 The tool driver lists the rules that have results, in catalog order (as ruff's SARIF lists
 only the rules that appear in results), so a run's log does not change when the catalog gains a
-rule that finds nothing. Each result points at the input file and the line's row (`region.startLine`; a
-CSV row is a text line unless a quoted field spans lines), names the claim and the claim line
-as logical locations and carries the finding's fingerprint in `partialFingerprints`, so code
-scanning tracks the same finding across runs.
+rule that finds nothing. Each result points at the input file and the line's row
+(`region.startLine`; a CSV row is a text line unless a quoted field spans lines; an X12 line
+points at the line and column where its service segment starts, its `source_row` being the
+segment number), names the claim and the claim line as logical locations and carries the
+finding's fingerprint in `partialFingerprints`, so code scanning tracks the same finding across
+runs.
 """
 
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
-from igrt_edits import __version__
 from igrt_edits.catalog.rule import Catalog, Rule
 from igrt_edits.contract import FINDING_FIELDS, ROW_ACCOUNTING
+from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
+from igrt_edits.version import __version__
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -35,14 +37,14 @@ TEXT_LIMIT = 1024
 """GitHub code scanning keeps rule descriptions up to this many characters."""
 GITHUB_RESULT_LIMIT = 25_000
 """Results per run beyond which GitHub code scanning does not process a run's results."""
-MIME_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+MIME_TYPES = {
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+    "x12": "application/edi-x12",
+}
 RESULTS_MARK = "\u0000results"
 PROPERTY_FIELDS = tuple(c for c in FINDING_FIELDS if c not in ("rule_id", "message"))
 """A result's properties: every finding field but those SARIF has its own place for."""
-
-
-def _paragraph(text: str) -> str:
-    return " ".join(textwrap.dedent(text).split())
 
 
 def _clip(text: str) -> str:
@@ -53,7 +55,7 @@ def rule_descriptor(rule: Rule, active: Rule | None, carc_reason: str) -> dict[s
     """A SARIF reportingDescriptor for a rule (with its severity in this run, if applied)."""
     severity = (active or rule).severity
     what, why, fix = (
-        _paragraph(t) for t in (rule.explanation.what, rule.explanation.why, rule.explanation.fix)
+        paragraph(t) for t in (rule.explanation.what, rule.explanation.why, rule.explanation.fix)
     )
     carc = f"CARC {rule.carc}" + (f": {carc_reason}" if carc_reason else "")
     return {
@@ -96,9 +98,12 @@ def sarif_log(
     located = {
         f.path: _artifact_location(f.path, base, index) for index, f in enumerate(result.files)
     }
+    lines, columns = result.text_positions(findings["source_file"], findings["source_row"])
     results = [
-        _result(record, rule_index, located[record["source_file"]])
-        for record in iter_finding_records(findings)
+        _result(record, rule_index, located[record["source_file"]], _region(line, column))
+        for record, line, column in zip(
+            iter_finding_records(findings), lines.tolist(), columns.tolist(), strict=True
+        )
     ]
     accounting = {k: summary[k] for k in ROW_ACCOUNTING}
     return {
@@ -150,8 +155,16 @@ def _artifact_location(path: str, base: Path, index: int | None = None) -> dict[
     return location
 
 
+def _region(line: int, column: int) -> dict[str, int]:
+    """Where a line sits: its row (CSV) or its segment's line and column (X12)."""
+    return {"startLine": line, "startColumn": column} if column else {"startLine": line}
+
+
 def _result(
-    record: dict[str, Any], rule_index: dict[str, int], artifact: dict[str, Any]
+    record: dict[str, Any],
+    rule_index: dict[str, int],
+    artifact: dict[str, Any],
+    region: dict[str, int],
 ) -> dict[str, Any]:
     claim, line = record["claim_id"], record["line_number"]
     result: dict[str, Any] = {
@@ -163,7 +176,7 @@ def _result(
             {
                 "physicalLocation": {
                     "artifactLocation": dict(artifact),
-                    "region": {"startLine": record["source_row"]},
+                    "region": region,
                 },
                 "logicalLocations": [
                     {"name": claim, "fullyQualifiedName": claim, "kind": "claim"},

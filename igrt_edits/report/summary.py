@@ -11,11 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits import __version__
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.contract import FINDINGS_ORDER, SEVERITIES
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
+from igrt_edits.version import __version__
 
 SUMMARY_FIELDS = (*FINDINGS_ORDER, "severity", "source_file", "source_row")
 """The findings fields the summary and the exit status read (with those that order them)."""

@@ -78,9 +78,13 @@ def wrap(pieces: list[Piece], width: int, indent: int = 0) -> list[Line]:
     return [[(" " * indent, ""), *ln] if indent else ln for ln in lines]
 
 
-def finding_lines(findings: pd.DataFrame, width: int) -> Iterator[list[Line]]:
+def finding_lines(
+    findings: pd.DataFrame, width: int, places: list[str] | None = None
+) -> Iterator[list[Line]]:
     """One block of lines per claim (findings sorted by claim, line, rule)."""
     records = findings.to_dict("list") if len(findings) else {}
+    if records:
+        records["place"] = places or [f"row {r}" for r in records["source_row"]]
     n = len(findings)
     start = 0
     claims = records.get("claim_id", [])
@@ -116,7 +120,7 @@ def _line_header(records: dict[str, list], i: int, width: int, several_files: bo
     code = records["procedure_code"][i] + "".join(
         f"-{m}" for m in str(records["modifiers"][i]).split(",") if m
     )
-    where = f"row {records['source_row'][i]}"
+    where = records["place"][i]
     if several_files:
         where = f"{records['source_file'][i]} {where}"
     pieces = [
@@ -238,12 +242,20 @@ def _baseline(baseline: dict[str, Any], width: int) -> list[Line]:
     return lines
 
 
-def render_table(console: Console, findings: pd.DataFrame, summary: dict[str, Any]) -> None:
-    """Findings (sorted by claim, line, rule) grouped by claim, then the summary."""
+def render_table(
+    console: Console,
+    findings: pd.DataFrame,
+    summary: dict[str, Any],
+    places: list[str] | None = None,
+) -> None:
+    """Findings (sorted by claim, line, rule) grouped by claim, then the summary.
+
+    `places` says where each flagged line is (default `row N`; an X12 line's segment and line).
+    """
     width = max(console.width, MIN_WIDTH)
     styled = console.is_terminal and console.color_system is not None and not console.no_color
     emit = _emit_styled if styled else _emit_plain
-    for block in finding_lines(findings, width):
+    for block in finding_lines(findings, width, places):
         emit(console, block)
     emit(console, summary_lines(findings, summary, width))
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.contract import FINDING_FIELDS, FINDINGS_ORDER, FINDINGS_SCHEMA
+from igrt_edits.contract import FINDING_FIELDS, FINDINGS_ORDER, FINDINGS_SCHEMA, LINE_DETAIL_FIELDS
 
 INTEGER_FIELDS = frozenset(f.name for f in FINDINGS_SCHEMA if pa.types.is_integer(f.type))
 
@@ -29,9 +29,9 @@ def order_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings in the contract's order (FINDINGS_ORDER), with its fields in its order.
 
     Findings with only some fields (collected from an engine that wrote the rest itself) keep
-    those.
+    those; line details (LINE_DETAIL_FIELDS), when the run added them, follow.
     """
-    columns = [c for c in FINDING_FIELDS if c in findings.columns]
+    columns = [c for c in (*FINDING_FIELDS, *LINE_DETAIL_FIELDS) if c in findings.columns]
     if findings.empty:
         return findings[columns].reset_index(drop=True)
     keys = [

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.contract import LINE_SCHEMA
+from igrt_edits.contract import LINE_DETAIL_FIELDS, LINE_SCHEMA
 from igrt_edits.ingest.normalize import join_diagnoses
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.rules.lines import ENGINE_COLUMNS, patient_day_key
@@ -39,9 +39,11 @@ FEW_VALUES = tuple(
 """Text columns with few distinct values (codes, modifiers, context): kept dictionary-encoded."""
 
 
-def frame_inputs(names: Sequence[str]) -> list[str]:
-    """Of a checked-lines table's columns, those the frame is built from, in their order."""
-    return [n for n in names if n in FRAME_INPUTS or n.startswith("diagnosis_codes.")]
+def frame_inputs(names: Sequence[str], details: bool = False) -> list[str]:
+    """Of a checked-lines table's columns, those the frame is built from, in their order
+    (with `details`, also those the findings' line details come from)."""
+    wanted = {*FRAME_INPUTS, *(LINE_DETAIL_FIELDS if details else ())}
+    return [n for n in names if n in wanted or n.startswith("diagnosis_codes.")]
 
 
 @dataclass
@@ -85,9 +87,15 @@ def engine_frame(
 
 
 def take_engine_frame(
-    lines: list[pa.Table], keys: Keys, checked: np.ndarray, ruleset: RuleSet, file_names: list[str]
+    lines: list[pa.Table],
+    keys: Keys,
+    checked: np.ndarray,
+    ruleset: RuleSet,
+    file_names: list[str],
+    details: bool = False,
 ) -> pd.DataFrame:
-    """`engine_frame` of the one table in `lines`, taken out of the list.
+    """`engine_frame` of the one table in `lines`, taken out of the list (with `details`, and
+    the lines' provider_id after the engine's columns, for the findings' line details).
 
     When nothing else holds the table, each of its columns is freed once copied into the
     frame, so the lines are not held twice (at 10M lines, 0.6 GB less at the peak).
@@ -95,7 +103,8 @@ def take_engine_frame(
     table = lines.pop()
     rows, day = _kept_rows(table, keys, checked, ruleset)
     # the ids are rebuilt from the keys below
-    held = [table.select([n for n in frame_inputs(table.column_names) if n not in IDS])]
+    names = frame_inputs(table.column_names, details)
+    held = [table.select([n for n in names if n not in IDS])]
     del table  # now only `held` has the lines, so taking them frees them
     subset = _take_columns(held, rows)
     diagnoses = join_diagnoses(subset)
@@ -117,6 +126,9 @@ def take_engine_frame(
     }
     columns["charge_amount"] = subset.column("charge_amount")
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]
+    if "provider_id" in names:
+        columns["provider_id"] = subset.column("provider_id")
+        ordered.append("provider_id")
     return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)
 
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from igrt_edits.catalog.load import load_catalog
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.config import Config
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.context import ContextOptions
-from igrt_edits.ingest.readers import discover
+from igrt_edits.ingest.readers import ReadPlan, discover, plan_read
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.rules.kinds.base import RunOptions
-from igrt_edits.run.local import LoadOptions, Progress, lint_in_memory, quiet
+from igrt_edits.run.local import LoadOptions, Progress, lint_in_memory, lint_plans, quiet
 from igrt_edits.run.result import RunResult
 from igrt_edits.run.stream import lint_streamed
 
@@ -65,13 +66,15 @@ def run_check(
     *,
     keep_lines: bool = False,
     passthrough: bool = False,
+    line_details: bool = False,
     progress: Progress | None = None,
 ) -> tuple[Catalog, RuleSet, RunResult]:
     """Lint `paths` as configured; returns the catalog and rule set used with the result.
 
     `stream`: True to lint partition by partition, False in memory, None to decide by size.
     `passthrough` keeps the columns the contract does not name (for annotated outputs);
-    `progress` is told how the run goes (see pipeline.Progress).
+    `line_details` gives each finding its line's provider and charge (for the analyst
+    reports); `progress` is told how the run goes (see pipeline.Progress).
     """
     catalog = catalog or load_catalog(extra=config.extra_edits)
     ruleset = build_ruleset(catalog, config)
@@ -79,16 +82,44 @@ def run_check(
         paths,
         ruleset,
         context_options(config),
-        LoadOptions(
-            user_map=config.columns,
-            delimiter=config.delimiter,
-            passthrough=passthrough,
-            keep_lines=keep_lines or passthrough,
-        ),
+        load_options(config, keep_lines, passthrough, line_details),
         config.max_reject_rate,
         stream=stream,
         progress=progress,
     )
+    return catalog, ruleset, result
+
+
+def load_options(
+    config: Config, keep_lines: bool = False, passthrough: bool = False, line_details: bool = False
+) -> LoadOptions:
+    return LoadOptions(
+        user_map=config.columns,
+        delimiter=config.delimiter,
+        passthrough=passthrough,
+        keep_lines=keep_lines or passthrough,
+        line_details=line_details,
+    )
+
+
+def run_check_parquet(
+    extracts: Sequence[tuple[str, bytes]],
+    config: Config,
+    *,
+    keep_lines: bool = False,
+    line_details: bool = False,
+) -> tuple[Catalog, RuleSet, RunResult]:
+    """Lint extracts held in memory as Parquet bytes, each under a name (its `source_file`),
+    exactly as the same files would be linted (in memory)."""
+    started = time.perf_counter()
+    catalog = load_catalog(extra=config.extra_edits)
+    ruleset = build_ruleset(catalog, config)
+    load = load_options(config, keep_lines, line_details=line_details)
+    plans: list[ReadPlan] = [
+        plan_read(Path(name), user_map=load.user_map, content=content) for name, content in extracts
+    ]
+    result = lint_plans(plans, ruleset, context_options(config), load, config.max_reject_rate)
+    result.wall_seconds = time.perf_counter() - started
     return catalog, ruleset, result
 
 

@@ -6,7 +6,7 @@ Nothing here formats output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.contract import LINE_SCHEMA
+from igrt_edits.contract import LINE_DETAIL_FIELDS, LINE_SCHEMA
 from igrt_edits.ingest.context import ContextOptions, with_context
 from igrt_edits.ingest.normalize import normalize_extract
 from igrt_edits.ingest.readers import ReadPlan, iter_extracts, plan_read
@@ -26,6 +26,7 @@ from igrt_edits.run.result import (
     FileSummary,
     LineCounts,
     RunResult,
+    SourcePositions,
     account,
     check_reject_rate,
     sort_rejects,
@@ -51,6 +52,8 @@ class LoadOptions:
     passthrough: bool = False
     keep_lines: bool = False
     """Keep every line in the result (for outputs that echo input lines); costs memory."""
+    line_details: bool = False
+    """Give each finding its line's provider and charge (LINE_DETAIL_FIELDS)."""
 
 
 BATCH_LINES = 1_000_000
@@ -68,11 +71,13 @@ def read_normalized(
     keep_lines: bool = False,
     whole: bool = False,
     batch_lines: int | None = None,
+    details: bool = False,
 ) -> tuple[list[FileSummary], list[pa.Table]]:
     """Read, normalize and derive context for every file batch by batch.
 
     Each batch's lines go to `on_batch`, with their derived setting, scheme, component and
-    scope; the columns only that derivation reads are dropped unless `keep_lines`. `whole`
+    scope; the columns only that derivation reads are dropped unless `keep_lines` (with
+    `details`, the findings' line details are kept). `whole`
     parses each CSV file at once (on all cores) before cutting it into batches. Returns the
     per-file summaries (rows read, whether the file has diagnoses) and the rejects.
     """
@@ -84,9 +89,13 @@ def read_normalized(
             plan, min(batch_lines or BATCH_LINES, BATCH_LINES), whole=whole
         ):
             part = normalize_extract(extract, index)
+            if extract.positions is not None:
+                summary.positions = summary.positions or SourcePositions()
+                summary.positions.add(extract.source_rows, *extract.positions)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
-            drop = () if keep_lines else NOT_READ_BY_RULES
+            kept = LINE_DETAIL_FIELDS if details else ()
+            drop = () if keep_lines else tuple(n for n in NOT_READ_BY_RULES if n not in kept)
             on_batch(with_context(part.lines, context, summary.has_diagnosis, drop))
         summaries.append(summary)
         progress("read", index + 1, len(plans))
@@ -104,13 +113,34 @@ def plan_all(files, load: LoadOptions) -> list[ReadPlan]:
 
 
 def lint_in_memory(files, ruleset, context, load, max_reject_rate, progress) -> RunResult:
+    return lint_plans(plan_all(files, load), ruleset, context, load, max_reject_rate, progress)
+
+
+def lint_plans(
+    plans: Sequence[ReadPlan],
+    ruleset: RuleSet,
+    context: ContextOptions,
+    load: LoadOptions,
+    max_reject_rate: float | None = None,
+    progress: Progress = quiet,
+) -> RunResult:
+    """Lint planned reads in memory: files, or extracts already in memory (a plan with
+    `content`, as the notebook API makes of a DataFrame)."""
     lines: list[pa.Table] = []
     summaries, rejected = read_normalized(
-        plan_all(files, load), context, lines.append, progress, load.keep_lines, whole=True
+        plans,
+        context,
+        lines.append,
+        progress,
+        load.keep_lines,
+        whole=True,
+        details=load.line_details,
     )
     names = [s.path for s in summaries]
     progress("check", 0, 1)
-    checked = check_lines(lines, names, ruleset, keep_lines=load.keep_lines)
+    checked = check_lines(
+        lines, names, ruleset, keep_lines=load.keep_lines, details=load.line_details
+    )
     progress("check", 1, 1)
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
     account(summaries, rejects, checked.checked, checked.out_of_scope)
@@ -140,6 +170,7 @@ def check_lines(
     ruleset: RuleSet,
     mixed_claims: Callable[[pa.Array], np.ndarray] | None = None,
     keep_lines: bool = True,
+    details: bool = False,
 ) -> Checked:
     """Check normalized lines (with context) that hold whole patients: conflicts, scope, rules.
 
@@ -148,7 +179,8 @@ def check_lines(
 
     `mixed_claims`, given the distinct claim ids, marks those known (from elsewhere in a
     streamed run) to appear under another patient too. Without `keep_lines` the lines are
-    let go before the rules run, which lowers peak memory.
+    let go before the rules run, which lowers peak memory. With `details` the findings carry
+    their lines' provider and charge.
     """
     table = combine_batches(batches)
     keys = Keys.of(table)
@@ -166,14 +198,43 @@ def check_lines(
     schemes = _counts(table.column("scheme").filter(pa.array(checked)))
     patients, claims = _distinct(keys.patient[checked]), _distinct(keys.claim[checked])
     if not keep_lines:  # what the rules do not read can go now
-        table = table.select(frame_inputs(table.column_names))
+        table = table.select(frame_inputs(table.column_names, details))
     held = [table]
     del table, file_index  # the frame is built from `held` alone, freeing lines as it goes
-    frame = take_engine_frame(held, keys, checked, ruleset, file_names)
+    frame = take_engine_frame(held, keys, checked, ruleset, file_names, details)
     del keys  # the rules need only the engine's frame
     findings = find_issues(frame, ruleset)
     counts = LineCounts(settings, schemes, patients, claims, _flagged_charges(frame, findings))
+    if details:
+        findings = with_line_details(findings, frame)
     return Checked(findings, conflicts, lines, per_file, out_of_scope, counts)
+
+
+def with_line_details(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """`findings` with their lines' provider_id and charge_amount (LINE_DETAIL_FIELDS),
+    looked up in the engine frame by source file and row."""
+    files = Factor.of(frame["source_file"])
+    frame_keys = _line_keys(files.ids, frame["source_row"])
+    number = {name: i for i, name in enumerate(files.values)}
+    keys = _line_keys(
+        findings["source_file"].map(number).to_numpy(np.int64), findings["source_row"]
+    )
+    order = None if np.all(frame_keys[1:] > frame_keys[:-1]) else np.argsort(frame_keys)
+    at = np.searchsorted(frame_keys if order is None else frame_keys[order], keys)
+    at = at if order is None else order[at]
+    out = findings.copy()
+    if "provider_id" in frame.columns:
+        provider = frame["provider_id"].iloc[at]
+        out["provider_id"] = provider.astype(object).where(provider.notna(), None).to_numpy()
+    else:
+        out["provider_id"] = np.full(len(out), None, dtype=object)
+    out["charge_amount"] = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)[at]
+    return out
+
+
+def _line_keys(file_index: np.ndarray, rows: pd.Series) -> np.ndarray:
+    """One int64 per (file number, row) pair."""
+    return np.asarray(file_index, dtype=np.int64) * (1 << 40) + rows.to_numpy(dtype=np.int64)
 
 
 def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:

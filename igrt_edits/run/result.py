@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,34 @@ import pyarrow as pa
 from igrt_edits.catalog.rule import Rule
 from igrt_edits.contract import REJECTS_ORDER, ROW_ACCOUNTING
 from igrt_edits.errors import RejectRateError
+
+
+@dataclass
+class SourcePositions:
+    """Line and column of the file of each row of an X12 file, by segment number."""
+
+    segments: list[np.ndarray] = field(default_factory=list)
+    lines: list[np.ndarray] = field(default_factory=list)
+    columns: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, segments: np.ndarray, lines: np.ndarray, columns: np.ndarray) -> None:
+        self.segments.append(np.asarray(segments, np.int64))
+        self.lines.append(np.asarray(lines, np.int32))
+        self.columns.append(np.asarray(columns, np.int32))
+
+    def locate(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(line, column) of each given segment number (0, 0 for one not recorded)."""
+        if not self.segments:
+            zeros = np.zeros(len(segments), np.int64)
+            return zeros, zeros
+        known = np.concatenate(self.segments)
+        order = np.argsort(known, kind="stable")
+        known = known[order]
+        at = np.minimum(np.searchsorted(known, segments), len(known) - 1)
+        found = known[at] == segments
+        lines = np.concatenate(self.lines)[order][at]
+        columns = np.concatenate(self.columns)[order][at]
+        return np.where(found, lines, 0), np.where(found, columns, 0)
 
 
 @dataclass
@@ -30,6 +58,8 @@ class FileSummary:
     rows_rejected: int = 0
     rows_out_of_scope: int = 0
     has_diagnosis: bool = False
+    positions: SourcePositions | None = None
+    """X12: where each row's segment is in the file (its row is its segment number)."""
 
     def accounting(self) -> dict[str, int]:
         """Where the file's rows went (ROW_ACCOUNTING)."""
@@ -86,6 +116,19 @@ class RunResult:
 
     def totals(self) -> dict[str, int]:
         return {k: sum(f.accounting()[k] for f in self.files) for k in ROW_ACCOUNTING}
+
+    def text_positions(self, files: pd.Series, rows: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Line and column (0: not known) in the file of each (source_file, source_row): a
+        CSV or Parquet row is its own line; an X12 row (a segment number) is looked up."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lines, columns = rows.copy(), np.zeros(len(rows), np.int64)
+        names = np.asarray(files, dtype=object)
+        for summary in self.files:
+            if summary.positions is not None:
+                mine = names == summary.path
+                if mine.any():
+                    lines[mine], columns[mine] = summary.positions.locate(rows[mine])
+        return lines, columns
 
     @staticmethod
     def of(

@@ -24,12 +24,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from igrt_edits.contract import FINDING_FIELDS, FINDINGS_SCHEMA, LINE_SCHEMA
+from igrt_edits.contract import (
+    FINDING_FIELDS,
+    FINDINGS_SCHEMA,
+    LINE_DETAIL_FIELDS,
+    LINE_DETAIL_SCHEMA,
+    LINE_SCHEMA,
+)
 from igrt_edits.ingest.context import CONTEXT_SCHEMA, ContextOptions
 from igrt_edits.ingest.normalize import join_diagnoses
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.rules.findings import empty_findings, order_findings_table, to_arrow
-from igrt_edits.rules.frame import FEW_VALUES, FRAME_INPUTS
+from igrt_edits.rules.frame import FRAME_INPUTS, IDS
 from igrt_edits.run.local import (
     Checked,
     LoadOptions,
@@ -52,16 +58,19 @@ TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
 def _partition_field(name: str) -> pa.Field:
-    if name in FEW_VALUES:
-        return pa.field(name, TEXT)
-    return LINE_SCHEMA.field(name) if name in LINE_SCHEMA.names else CONTEXT_SCHEMA.field(name)
+    """A partition column: its line type, text dictionary-encoded but for the ids."""
+    field = LINE_SCHEMA.field(name) if name in LINE_SCHEMA.names else CONTEXT_SCHEMA.field(name)
+    if pa.types.is_string(field.type) and name not in IDS:
+        return field.with_type(TEXT)
+    return field
 
 
 # Ids and diagnoses are written as plain text: a batch's large dictionary would otherwise be
 # written again to every partition the batch touches.
 PARTITION_SCHEMA = pa.schema(
     [
-        *(_partition_field(n) for n in (*FRAME_INPUTS, "_in_scope")),
+        *(_partition_field(n) for n in dict.fromkeys((*FRAME_INPUTS, *LINE_DETAIL_FIELDS))),
+        _partition_field("_in_scope"),
         ("diagnosis_codes.0", pa.string()),
     ]
 )
@@ -91,16 +100,26 @@ def lint_streamed(
         spill = Spill(work, count)
         tell = progress or (lambda stage, done, total: None)
         summaries, rejected = read_normalized(
-            plans, context, spill.add, tell, batch_lines=STREAM_BATCH_LINES
+            plans,
+            context,
+            spill.add,
+            tell,
+            batch_lines=STREAM_BATCH_LINES,
+            details=load.line_details,
         )
         spill.close()
         mixed = spill.mixed_claims()
         names = [s.path for s in summaries]
-        merged = Merged(len(names))
+        merged = Merged(len(names), details=load.line_details)
         for done, table in enumerate(spill.partitions()):
             tell("check", done, count)
             checked = check_lines(
-                [table], names, ruleset, lambda claims: _is_mixed(claims, mixed), keep_lines=False
+                [table],
+                names,
+                ruleset,
+                lambda claims: _is_mixed(claims, mixed),
+                keep_lines=False,
+                details=load.line_details,
             )
             merged.add(checked)
         tell("check", count, count)
@@ -226,7 +245,9 @@ REPEATED = ("rule_id", "rule_name", "severity", "policy_ref", "carc", "source_fi
 class Merged:
     """Partition results summed into one run's."""
 
-    def __init__(self, files: int) -> None:
+    def __init__(self, files: int, details: bool = False) -> None:
+        self.details = details
+        """The partitions' findings carry line details (LINE_DETAIL_FIELDS)."""
         self.findings: list[pa.Table] = []
         self.conflicts: list[pa.Table] = []
         self.checked = np.zeros(files, dtype=np.int64)
@@ -239,6 +260,14 @@ class Merged:
             for name in REPEATED:  # one copy of each policy reference, not one per finding
                 index = table.column_names.index(name)
                 table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
+            if self.details:
+                details = pa.Table.from_pandas(
+                    part.findings[list(LINE_DETAIL_FIELDS)],
+                    schema=LINE_DETAIL_SCHEMA,
+                    preserve_index=False,
+                )
+                for name in LINE_DETAIL_FIELDS:
+                    table = table.append_column(name, details.column(name))
             self.findings.append(table)
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
@@ -249,9 +278,15 @@ class Merged:
         if self.findings:
             table = pa.concat_tables(self.findings).unify_dictionaries()
             self.findings.clear()
-            table = order_findings_table(table).cast(FINDINGS_SCHEMA)
+            table = order_findings_table(table)
+            contract = table.select(list(FINDING_FIELDS)).cast(FINDINGS_SCHEMA)
+            if self.details:
+                for name in LINE_DETAIL_FIELDS:
+                    contract = contract.append_column(name, table.column(name))
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
-            findings = table.to_pandas(types_mapper=pd.ArrowDtype)[list(FINDING_FIELDS)]
+            findings = contract.to_pandas(types_mapper=pd.ArrowDtype)
         else:
             findings = empty_findings()
+            if self.details:
+                findings = findings.assign(provider_id=pd.Series(dtype=object), charge_amount=0.0)
         return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)

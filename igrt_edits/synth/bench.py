@@ -28,6 +28,13 @@ SIZES = {
 FLOOR = {
     "parquet": "import sys, pyarrow.parquet as pq; pq.read_table(sys.argv[1])",
     "csv": "import sys, pyarrow.csv as pc; pc.read_csv(sys.argv[1])",
+    # An 837 has no third-party reader fast enough to be a floor: the floor is igrt-edits'
+    # own X12 reader (segments to claim lines), so its row shows the reader's claims/s.
+    "x12": (
+        "import sys; from pathlib import Path;"
+        " from igrt_edits.ingest.readers import plan_read, iter_extracts;"
+        " sum(e.table.num_rows for e in iter_extracts(plan_read(Path(sys.argv[1])), 10**6))"
+    ),
 }
 
 
@@ -38,11 +45,14 @@ class Measure:
     label: str
     walls: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    """CPU seconds (user + system) of each run: steadier than wall time on a shared machine."""
 
     def add(self, command: Sequence[str]) -> None:
-        wall, peak = run_once(command)
+        wall, peak, cpu = run_once(command)
         self.walls.append(wall)
         self.peaks.append(peak)
+        self.cpus.append(cpu)
 
     @property
     def wall(self) -> float:
@@ -53,8 +63,8 @@ class Measure:
         return statistics.median(self.peaks)
 
 
-def run_once(command: Sequence[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of one whole-process run."""
+def run_once(command: Sequence[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak resident memory (MB) and CPU seconds of one whole-process run."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -63,7 +73,7 @@ def run_once(command: Sequence[str]) -> tuple[float, float]:
     error = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {error[-500:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports kilobytes
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # maxrss in kB
 
 
 def dataset(directory: Path, size: str, fmt: str, seed: int, echo) -> Path:
@@ -76,6 +86,38 @@ def dataset(directory: Path, size: str, fmt: str, seed: int, echo) -> Path:
         echo(f"generating {path} ...")
         write_extract(path, SIZES[size], seed)
     return path
+
+
+STARTUP = "import igrt_edits.ingest.readers, igrt_edits.ingest.x12_lines"
+"""What an X12 floor run spends before reading (subtracted for the reader's claims/s)."""
+
+
+def _reader_lines(path: Path, count: int, floor: Measure, startup: Measure) -> list[str]:
+    """The X12 reader's claims/s: floor runs less startup, by wall and by CPU time."""
+    claims = count_claims(path)
+    out = []
+    for kind, runs, starts in (
+        ("wall", floor.walls, startup.walls),
+        ("cpu", floor.cpus, startup.cpus),
+    ):
+        reading = [max(f - s, 1e-9) for f, s in zip(runs, starts, strict=True)]
+        middle = statistics.median(reading)
+        out.append(
+            f"{'':>5} {'':8} X12 reader, {kind}: {claims:,} claims in {middle:.2f} s after"
+            f" {statistics.median(starts):.2f} s of startup: {claims / middle:,.0f} claims/s"
+            f" ({claims / max(reading):,.0f}-{claims / min(reading):,.0f}),"
+            f" {count / middle:,.0f} lines/s"
+        )
+    return out
+
+
+def count_claims(path: Path) -> int:
+    """CLM segments in an 837 file (the generator writes one per line of the file)."""
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            count += block.count(b"\nCLM*")
+    return count
 
 
 def check_command(path: Path, output: Path, stream: bool) -> list[str]:
@@ -111,15 +153,18 @@ def bench(
             for fmt in formats:
                 path = dataset(directory, size, fmt, seed, echo)
                 floor = Measure("read (floor)")
+                startup = Measure("startup") if fmt == "x12" else None
                 check = Measure("igrt-edits check")
                 streamed = Measure("igrt-edits check --stream") if stream else None
                 for run in range(runs):
                     echo(f"{size} {fmt}: run {run + 1} of {runs}")
                     floor.add([sys.executable, "-c", FLOOR[fmt], str(path)])
+                    if startup is not None:
+                        startup.add([sys.executable, "-c", STARTUP])
                     check.add(check_command(path, output, stream=False))
                     if streamed is not None:
                         streamed.add(check_command(path, output, stream=True))
-                rows.append((size, fmt, path, floor, check, streamed))
+                rows.append((size, fmt, path, floor, check, streamed, startup))
     return report(rows, runs)
 
 
@@ -131,7 +176,7 @@ def report(rows, runs: int) -> list[str]:
         f"{'size':>5} {'input':8} {'command':28} {'wall s':>22} {'peak RSS MB':>22}"
         f" {'lines/s':>11}",
     ]
-    for size, fmt, path, floor, check, streamed in rows:
+    for size, fmt, path, floor, check, streamed, startup in rows:
         count = SIZES[size]
         for measure in (floor, check, streamed):
             if measure is None:
@@ -142,6 +187,8 @@ def report(rows, runs: int) -> list[str]:
                 f"{size:>5} {fmt:8} {measure.label:28} {wall:>22} {peak:>22}"
                 f" {count / measure.wall:>11,.0f}"
             )
+        if startup is not None:
+            lines.extend(_reader_lines(path, count, floor, startup))
         ratio = statistics.median(c / f for c, f in zip(check.walls, floor.walls, strict=True))
         lines.append(
             f"{'':>5} {'':8} ratio check/floor: wall {ratio:.2f}x,"

@@ -1171,14 +1171,19 @@ def generate_claims(
     return pa.Table.from_batches(list(batches), schema=SCHEMA)
 
 
+X12_SUFFIXES = (".837", ".x12", ".edi")
+
+
 def _extract_format(path: Path) -> str:
-    """'parquet' or 'csv' from the file extension."""
+    """'parquet', 'csv' or 'x12' (an 837 interchange) from the file extension."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix == ".csv":
         return "csv"
-    raise ValueError(f"{path}: the output must end in .parquet or .csv")
+    if suffix in X12_SUFFIXES:
+        return "x12"
+    raise ValueError(f"{path}: the output must end in .parquet, .csv or .837")
 
 
 def write_extract(
@@ -1190,7 +1195,8 @@ def write_extract(
     violation_rate: float = 0.02,
     row_group_lines: int = DEFAULT_BATCH_LINES,
 ) -> int:
-    """Stream a synthetic extract to Parquet or CSV (by extension); return the lines written.
+    """Stream a synthetic extract to Parquet, CSV or an 837 (by extension); return the lines
+    written (an 837 is built in memory: its claims must be whole).
 
     The file is written under a temporary name in the same directory and renamed when
     complete, so a reader never sees a partial extract. Parquet: snappy, dictionary encoding,
@@ -1208,7 +1214,14 @@ def write_extract(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     written = 0
     try:
-        if fmt == "parquet":
+        if fmt == "x12":
+            from igrt_edits.synth.x12 import write_x12
+
+            table = pa.Table.from_batches(list(batches), schema=SCHEMA)
+            with tmp.open("wb") as out:
+                write_x12(out, table)
+            written = table.num_rows
+        elif fmt == "parquet":
             with pq.ParquetWriter(tmp, SCHEMA, compression="snappy", use_dictionary=True) as writer:
                 for table in _rechunk(
                     (pa.Table.from_batches([b]) for b in batches), row_group_lines
