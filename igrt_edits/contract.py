@@ -43,6 +43,10 @@ FAMILY_COLUMNS = ("modifiers", "diagnosis_codes")
 SETTINGS = ("OPPS", "MPFS", "OTHER")
 SCHEMES = ("cpt", "gcode")
 COMPONENTS = ("PC", "TC", "global")
+CLAIM_TYPES = ("professional", "institutional")
+BILLING_SIDES = ("professional", "technical", "both")
+"""Billing side: `both` is a global line of a claim that is not institutional (it bills the
+professional and the technical part)."""
 LINE_SCHEMA = pa.schema(
     [
         ("claim_id", pa.string()),
@@ -59,6 +63,7 @@ LINE_SCHEMA = pa.schema(
         ("setting", pa.string()),
         ("scheme", pa.string()),
         ("component", pa.string()),
+        ("billing_side", pa.string()),
         ("payer", pa.string()),
         ("line_of_business", pa.string()),
         ("beam_modality", pa.string()),
@@ -69,8 +74,8 @@ LINE_SCHEMA = pa.schema(
     ]
 )
 """A line as checked: the input's fields normalized (the age on the service date in place of
-birth date and age), with the derived setting (one of SETTINGS), coding scheme (SCHEMES) and
-component (COMPONENTS); the order of outputs that echo lines."""
+birth date and age), with the derived setting (one of SETTINGS), coding scheme (SCHEMES),
+component (COMPONENTS) and billing side (BILLING_SIDES); the order of outputs that echo lines."""
 
 # --- outputs -----------------------------------------------------------------------------------
 

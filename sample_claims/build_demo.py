@@ -112,7 +112,9 @@ HOSPITAL_PRO_FEES = {
     "77300-26": 95.00,
     "77280-26": 70.00,
     "77427-26": 425.00,
+    "77014": 310.00,
     "77014-26": 88.00,
+    "G6002-26": 64.00,
     "G6017-26": 120.00,
     "77387-26": 95.00,
     "57155": 780.00,
@@ -186,6 +188,8 @@ class Claim:
     fees: dict[str, float]
     lines: list[Line]
     place_of_service: str = ""
+    shows_birth_date: bool = True
+    """False for a feed that leaves the member's birth date out (some hospital UB-04 feeds)."""
 
 
 def weekdays(start: str, count: int) -> list[str]:
@@ -241,10 +245,15 @@ GUIDANCE_TC_WITH_IMRT = (
     "facility 77387 (not -26) on an OPPS claim the same day as 77386: the guidance TC is "
     "packaged into IMRT delivery"
 )
-FACILITY_77387_AND_PRO_77014 = (
-    "77387 (facility) and 77014-26 (physician) are two IGRT methods on the same patient-day"
-)
 G6017_WITH_26 = "G6017 has no professional/technical split and cannot carry -26"
+G6017_IN_HOSPITAL = (
+    "G6017 on the physician's claim from the hospital (POS 22): it has no professional "
+    "component, so in a hospital only the hospital bills it"
+)
+CBCT_GLOBAL_IN_HOSPITAL = (
+    "77014 without -26 on the physician's claim from the hospital (POS 22): the technical part "
+    "is the hospital's to bill"
+)
 
 
 def prostate_imrt() -> list[Claim]:
@@ -271,11 +280,14 @@ def prostate_imrt() -> list[Claim]:
         if n == 7:  # slip: the CBCT charge dropped by the linac on an IMRT day
             fac.append(Line(day, "77014", expect={"IGRT003": CBCT_TC_WITH_IMRT}))
         if n == 12:  # slip: the chargemaster drops 77387 with IMRT
-            two_methods = {"IGRT005": FACILITY_77387_AND_PRO_77014}
-            fac.append(Line(day, "77387", expect={"IGRT003": GUIDANCE_TC_WITH_IMRT, **two_methods}))
-            pro.append(Line(day, "77014", "26", expect=two_methods))
+            # With the physician's 77014-26 it is one method (split billing), not IGRT005.
+            fac.append(Line(day, "77387", expect={"IGRT003": GUIDANCE_TC_WITH_IMRT}))
+            pro.append(Line(day, "77014", "26"))
         elif n == 16:  # slip: the tracking code with -26, which G6017 cannot take
-            pro.append(Line(day, "G6017", "26", expect={"IGRT013": G6017_WITH_26}))
+            expect = {"IGRT013": G6017_WITH_26, "IGRT014": G6017_IN_HOSPITAL}
+            pro.append(Line(day, "G6017", "26", expect=expect))
+        elif n == 18:  # slip: the CBCT keyed without -26 on the physician's claim
+            pro.append(Line(day, "77014", expect={"IGRT014": CBCT_GLOBAL_IN_HOSPITAL}))
         else:
             pro.append(Line(day, "77014", "26"))
     for day in days[4::5]:
@@ -587,7 +599,8 @@ def skin_superficial() -> list[Claim]:
 # ---------------------------------------------------------------------------------------------
 # Course 8: pediatric Hodgkin lymphoma (age 15), 12 fractions 3D conformal, hospital
 # outpatient, Medicaid, 2025. Out of scope: no finding, even on the day a second IGRT method
-# was billed.
+# was billed. The hospital's UB-04 feed carries no birth date; the physician's claims do, and
+# age belongs to the member, so the facility lines are out of scope too.
 # ---------------------------------------------------------------------------------------------
 P8 = Patient("M1004876", "2009-08-21", "medicaid")
 
@@ -610,7 +623,7 @@ def pediatric_hodgkin() -> list[Claim]:
     ]
     for n, day in enumerate(days, start=1):
         fac += [Line(day, "77412", modality="photon"), Line(day, "77014")]
-        if n == 4:  # a second method the same day; for an adult this would be IGRT005
+        if n == 4:  # a second facility code the same day; for an adult: IGRT005 on both
             fac.append(Line(day, "77387"))
         pro.append(Line(day, "77014", "26"))
     for day in days[3::5]:  # weekly physics check on Fridays
@@ -620,13 +633,83 @@ def pediatric_hodgkin() -> list[Claim]:
     common = {"patient": P8, "diagnoses": "C81.12"}
     return [
         *split_claims(
-            fac, month_of, kind="FAC", provider=HOSPITAL, fees=HOSPITAL_FACILITY_FEES, **common
+            fac,
+            month_of,
+            kind="FAC",
+            provider=HOSPITAL,
+            fees=HOSPITAL_FACILITY_FEES,
+            shows_birth_date=False,
+            **common,
         ),
         *split_claims(
             pro,
             week_of,
             kind="PRO",
             provider=DR_HOSPITAL_PEDS,
+            fees=HOSPITAL_PRO_FEES,
+            place_of_service="22",
+            **common,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Course 9: esophagus, 3D conformal, 15 fractions, hospital outpatient, Medicare, 2025. Split
+# billing as Medicare requires it 2015-2025: the hospital bills 77387 (OPPS) for the guidance
+# session and the physician the professional part of the method used, G6002-26 (stereoscopic
+# kV) the first week, then 77014-26 (cone-beam CT). 77387 names no method of its own, so each
+# day is one method.
+# ---------------------------------------------------------------------------------------------
+P9 = Patient("M1005318", "1949-04-22", "medicare")
+
+TWO_PHYSICIAN_METHODS = (
+    "the physician billed 77014-26 and G6002-26 for one day: two methods on the professional "
+    "side (the hospital's 77387 matches either one and is not flagged)"
+)
+
+
+def esophagus_split_billing() -> list[Claim]:
+    days = weekdays("2025-10-06", 15)
+    fac = [
+        *on("2025-09-15", "G0463"),
+        *on("2025-09-22", "77290", "77334"),
+        Line("2025-09-30", "77295"),
+        Line("2025-09-30", "77300", units=3),
+        *on(days[0], "77280"),
+    ]
+    pro = [
+        *on("2025-09-15", "99205", "77263"),
+        *on("2025-09-22", "77290", "77334", mods="26"),
+        Line("2025-09-30", "77295", "26"),
+        Line("2025-09-30", "77300", "26", units=3),
+        *on(days[0], "77280", mods="26"),
+    ]
+    for n, day in enumerate(days, start=1):
+        fac.append(Line(day, "77412", modality="photon"))
+        if n == 8:  # the hospital's CBCT charge coded as 77014: with 77014-26 one method too
+            fac.append(Line(day, "77014"))
+        else:
+            fac.append(Line(day, "77387"))
+        if n <= 5:
+            pro.append(Line(day, "G6002", "26"))
+        elif n == 11:  # slip: the physician's coder added the kV pair to the CBCT
+            two = {"IGRT005": TWO_PHYSICIAN_METHODS}
+            pro += [Line(day, "77014", "26", expect=two), Line(day, "G6002", "26", expect=two)]
+        else:
+            pro.append(Line(day, "77014", "26"))
+    for day in days[4::5]:
+        fac.append(Line(day, "77336"))
+        pro.append(Line(day, "77427", "26"))
+    common = {"patient": P9, "diagnoses": "C15.5"}
+    return [
+        *split_claims(
+            fac, month_of, kind="FAC", provider=HOSPITAL, fees=HOSPITAL_FACILITY_FEES, **common
+        ),
+        *split_claims(
+            pro,
+            week_of,
+            kind="PRO",
+            provider=DR_HOSPITAL,
             fees=HOSPITAL_PRO_FEES,
             place_of_service="22",
             **common,
@@ -643,6 +726,7 @@ COURSES = (
     spine_palliative,
     cervix_ebrt_hdr,
     skin_superficial,
+    esophagus_split_billing,
 )
 
 
@@ -678,7 +762,9 @@ def rows_and_findings() -> tuple[list[dict], list[dict]]:
                     "claim_id": claim_id,
                     "line_number": number,
                     "patient_id": claim.patient.patient_id,
-                    "patient_birth_date": claim.patient.birth_date,
+                    "patient_birth_date": claim.patient.birth_date
+                    if claim.shows_birth_date
+                    else "",
                     "service_date": line.date,
                     "procedure_code": line.code,
                     "modifiers": line.modifiers,
@@ -725,7 +811,7 @@ def write_parquet(rows: list[dict]) -> None:
         values = [row[name] for row in rows]
         kind = types.get(name, pa.string())
         if kind == pa.date32():
-            values = [dt.date.fromisoformat(v) for v in values]
+            values = [dt.date.fromisoformat(v) if v else None for v in values]
         elif kind == pa.string():
             values = [v if v != "" else None for v in values]
         arrays[name] = pa.array(values, type=kind)

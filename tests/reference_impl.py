@@ -1,8 +1,8 @@
 """Plain-Python reference implementation of the IGRT edit catalog, for differential tests.
 
-This module re-implements, independently of the ``igrt_edits`` package, the thirteen edits of
-``edit-catalog.md`` and the per-line derivations of ``data-contract.md`` (patient-day, setting,
-coding scheme, component, age). It is deliberately slow and simple: plain loops, dicts and
+This module re-implements, independently of the ``igrt_edits`` package, the fourteen edits of
+``edit-catalog.md`` (catalog version 2) and the derivations of ``data-contract.md``
+(patient-day, setting, coding scheme, claim type, component, billing side, member age). It is deliberately slow and simple: plain loops, dicts and
 sets, one small function per rule, every code list written out as a literal so a reviewer can
 compare it with the catalog line by line. It never imports ``igrt_edits`` and never reads the
 project's ``edits/`` data files.
@@ -24,15 +24,16 @@ are silent, this module takes the most literal reading, as follows.
    is dropped. Rows are otherwise assumed valid; a value that cannot be parsed raises
    ``ValueError`` rather than being guessed at.
 3. Code-set membership does not depend on the date: 77418/0073T are IMRT delivery and
-   G0173/G0251 are SBRT/SRS codes on any date of service, and 77401/77437/77438 are
-   superficial on any date. Whether a code exists on its date is IGRT001's business only.
+   G0173/G0251 are SBRT/SRS codes on any date of service, 77401/77437/77438 are
+   superficial and 77439 ("from 2026") is IGRT on any date. Whether a code exists on its
+   date is IGRT001's business only.
 4. G0173 and G0251 (the pre-2015 linac SRS deliveries) are SBRT/SRS *delivery* codes, so
    also external-beam delivery and "any delivery" (the team's decision; the catalog's list of
    SBRT/SRS delivery codes names only 77371, 77372, 77373, G0339, G0340, G0563, which are their
    2015 replacements). 77432, 77435, 61796-61800, 63620, 63621 and 32701 are SBRT/SRS codes
    but not delivery.
-5. 77436 and 77439 appear only in the code validity table: IGRT001 checks them, and they
-   belong to no code set (77437 and 77438 are superficial delivery, as the catalog lists).
+5. 77436 appears only in the code validity table: IGRT001 checks it, and it belongs to no
+   code set (77437 and 77438 are superficial delivery, 77439 is IGRT, as the catalog lists).
 6. IGRT001 merges the validity table's rows per code: a code's "valid from" and "valid through"
    may come from different rows (77385: from 2015-01-01, through 2025-12-31). A code not in
    the table is never flagged by IGRT001. Both bounds are inclusive.
@@ -53,22 +54,35 @@ are silent, this module takes the most literal reading, as follows.
 13. IGRT011: "its claim (any date)" means any in-scope IGRT line with the same claim_id,
     whatever its service date; "its patient-day" means any in-scope IGRT line of the same
     patient on the same date, on any claim.
-14. Diagnosis matching is only the inclusive lexicographic comparison of the upper-case,
-    dot-less code with each enabled range of ``igrt_dx_ranges.csv`` (as the team fixed). There
-    is no separate prefix matching, so an incomplete code is compared as it stands: ``C50``
-    and ``C34`` match nothing (they sort before ``C50011`` and ``C3400``), while ``C83`` sorts
-    inside ``C8200``..``C859A`` and matches D.
+14. Diagnosis matching is the inclusive lexicographic comparison of the upper-case, dot-less
+    code with each enabled range of ``igrt_dx_ranges.csv``; a code shorter than a bound is
+    compared with the bound cut to the code's length (catalog v2), so ``C860`` is inside
+    ``C8600``..``C8661`` and ``C50`` inside ``C50011``..``C50929``. Text shorter than an
+    ICD-10-CM category (3 characters) is compared as it stands.
 15. Treatment indicators are split on comma, semicolon and whitespace and lower-cased. An
     indication's condition is satisfied when all of its tags are present on the patient-day.
+    K's ``photon`` is also present when a line of the patient-day has an "any delivery" code
+    and beam_modality ``photon``.
 16. Age in full years: the member turns N on the birthday; someone born on 29 February turns
     a year older on 1 March in common years. A row with a blank birth date falls back to its
-    own ``patient_age``; with neither, the age is unknown and the line is in scope.
+    own ``patient_age``; with neither, it takes the birth date of the member's other lines
+    (same patient_id, after input errors are dropped) when they all give the same one; else
+    the age is unknown and the line is in scope. A member birth date after the line's service
+    date leaves the age unknown.
 17. claim_id, patient_id and payer are trimmed strings (a Parquet integer id becomes its
     decimal text); returned claim ids are these trimmed strings. Payers match ``cpt_payers``
     case-insensitively after trimming; lines of business match ``cpt_lines_of_business``
     lower-cased after trimming.
 18. Only the canonical keys ``modifiers`` and ``diagnosis_codes`` are read; the contract's
     multi-column forms (modifier_1.., dx_1..) are the loader's job and are not handled here.
+19. Claim type per line: the ``claim_type`` value; when blank, a bill type means institutional,
+    else a place of service professional, else a ``setting`` of OPPS institutional and MPFS
+    professional; else unknown. Billing side: modifier 26 -> professional; TC -> technical; a
+    global line -> technical, and professional too unless its claim type is institutional (an
+    unknown claim type is "not institutional").
+20. IGRT014's "professional claim" is that claim type; place of service is compared as the
+    loader pads it (two digits: ``"2"`` would be ``"02"``). IGRT013's TC check applies on
+    any claim type (a UB-04 line with TC on a technical-only code is flagged too).
 """
 
 from __future__ import annotations
@@ -94,8 +108,12 @@ def _span(first: str, last: str) -> set[str]:
     return {f"{prefix}{n:0{width}d}" for n in range(start, stop + 1)}
 
 
-# | IGRT (guidance methods) | 77387, 77014, G6001, G6002, G6017, 76950, 77421, 0197T |
-IGRT = {"77387", "77014", "G6001", "G6002", "G6017", "76950", "77421", "0197T"}
+# | IGRT (guidance methods) | 77387, 77014, G6001, G6002, G6017, 76950, 77421, 0197T, 77439
+# |                         | (from 2026: ultrasound guidance for surface RT) |
+IGRT = {"77387", "77014", "G6001", "G6002", "G6017", "76950", "77421", "0197T", "77439"}
+
+# "Billing sides": "77387 names none in particular"; every other IGRT code names one method.
+IGRT_NAMING_NO_METHOD = {"77387"}
 
 # | IMRT delivery | 77385, 77386, G6015, G6016 (pre-2015: 77418, 0073T) |
 IMRT = {"77385", "77386", "G6015", "G6016", "77418", "0073T"}
@@ -134,13 +152,22 @@ OTHER_EXTERNAL_BEAM = {"77423", "77424", "77425"}
 # | physics consult / special procedure | 77370, 77470 |
 PHYSICS_CONSULT = {"77370", "77470"}
 
-# | technical-only (no -26) | 77385, 77386, 77402, 77407, 77412, G6003-G6016, 77373, 77401 |
+# | technical-only (PC/TC indicator 3: neither -26 nor -TC) | 77385, 77386, 77402, 77407,
+# |   77412, G6003-G6016, 77371, 77372, 77373, 77401 |
 TECHNICAL_ONLY = (
-    {"77385", "77386", "77402", "77407", "77412"} | _span("G6003", "G6016") | {"77373", "77401"}
+    {"77385", "77386", "77402", "77407", "77412"}
+    | _span("G6003", "G6016")
+    | {"77371", "77372", "77373", "77401"}
 )
 
 # | no PC/TC split | G6017 |
 NO_PC_TC_SPLIT = {"G6017"}
+
+# IGRT014 "flags": "77014, G6001, G6002, 76950 or 77421 without modifier 26, or of G6017 or
+# 0197T, on a professional claim whose place of service is 19 or 22".
+FACILITY_PC_ONLY = {"77014", "G6001", "G6002", "76950", "77421"}
+FACILITY_NOT_BILLED = {"G6017", "0197T"}
+HOSPITAL_PLACES_OF_SERVICE = {"19", "22"}
 
 # IGRT002 "flags": "scheme cpt: G6001-G6017. Scheme gcode: 77385, 77386, 77387, 77402, 77407,
 # 77412."
@@ -432,6 +459,37 @@ def derive_setting(row: Mapping[str, Any]) -> str:
     return ""  # "Where nothing tells, the setting is unknown"
 
 
+def derive_claim_type(row: Mapping[str, Any]) -> str:
+    """'professional', 'institutional' or '' (unknown): Interpretation 19."""
+    claim_type = parse_claim_type(row.get("claim_type"))
+    if claim_type:
+        return claim_type
+    if parse_bill_type(row.get("bill_type")):
+        return "institutional"
+    if as_text(row.get("place_of_service")):
+        return "professional"
+    setting = parse_setting(row.get("setting"))
+    return {"OPPS": "institutional", "MPFS": "professional"}.get(setting, "")
+
+
+def derive_sides(component: str, claim_type: str) -> set[str]:
+    """The billing sides of a line ("Billing sides"): a PC line is professional, a TC line
+    technical, a global line technical and, unless its claim is institutional, professional."""
+    if component == "PC":
+        return {"professional"}
+    if component == "TC":
+        return {"technical"}
+    if claim_type == "institutional":
+        return {"technical"}
+    return {"professional", "technical"}
+
+
+def parse_place_of_service(value: Any) -> str:
+    """Place of service as two digits ('2' -> '02'); blank -> ''."""
+    text = as_text(value)
+    return text.zfill(2) if text else ""
+
+
 def derive_scheme(
     setting: str,
     payer: str,
@@ -467,7 +525,8 @@ def age_on(birth_date: date, on: date) -> int:
 
 
 def derive_age(row: Mapping[str, Any], service_date: date) -> int | None:
-    """Age on the service date from the birth date, else the age column; None if unknown."""
+    """The line's own age on the service date: from its birth date, else its age column;
+    None if it has neither (the member's other lines may tell: member_age)."""
     birth_date = parse_date(row.get("patient_birth_date"))
     if birth_date is not None:
         return age_on(birth_date, service_date)
@@ -475,6 +534,17 @@ def derive_age(row: Mapping[str, Any], service_date: date) -> int | None:
     if age:
         return int(float(age))
     return None
+
+
+def member_age(line: Line, birth_dates: dict[str, set[date]]) -> int | None:
+    """The line's own age, else its age from the one birth date of the member's lines."""
+    if line.age is not None:
+        return line.age
+    dates = birth_dates.get(line.patient_id, set())
+    if len(dates) != 1:
+        return None
+    age = age_on(next(iter(dates)), line.service_date)
+    return age if age >= 0 else None
 
 
 @dataclass
@@ -492,8 +562,13 @@ class Line:
     diagnoses: set[str]
     setting: str
     scheme: str
+    claim_type: str
+    place_of_service: str
+    sides: set[str]
     electron: bool
+    photon_delivery: bool
     tags: set[str]
+    birth_date: date | None
     age: int | None
 
     @property
@@ -515,6 +590,9 @@ def parse_line(
     code = as_text(row.get("procedure_code")).upper()
     modifiers = parse_modifiers(row.get("modifiers"))
     setting = derive_setting(row)
+    component = derive_component(modifiers)
+    claim_type = derive_claim_type(row)
+    modality = as_text(row.get("beam_modality")).lower()
     return Line(
         claim_id=as_text(row.get("claim_id")),
         line_number=int(float(as_text(row.get("line_number")))),
@@ -522,7 +600,7 @@ def parse_line(
         service_date=service_date,
         code=code,
         modifiers=modifiers,
-        component=derive_component(modifiers),
+        component=component,
         units=parse_units(row.get("units")),
         diagnoses=parse_diagnoses(row.get("diagnosis_codes")),
         setting=setting,
@@ -533,9 +611,14 @@ def parse_line(
             cpt_payers,
             cpt_lines_of_business,
         ),
+        claim_type=claim_type,
+        place_of_service=parse_place_of_service(row.get("place_of_service")),
+        sides=derive_sides(component, claim_type),
         # An electron line is a delivery line whose beam_modality is electron.
-        electron=as_text(row.get("beam_modality")).lower() == "electron" and code in ANY_DELIVERY,
+        electron=modality == "electron" and code in ANY_DELIVERY,
+        photon_delivery=modality == "photon" and code in ANY_DELIVERY,
         tags=parse_tags(row.get("treatment_indicators")),
+        birth_date=parse_date(row.get("patient_birth_date")),
         age=derive_age(row, service_date),
     )
 
@@ -658,24 +741,39 @@ def igrt004(line: Line, ctx: Context) -> bool:
     return line.code in IGRT and has_code_in(ctx.day(line), SBRT_SRS)
 
 
+def side_codes(lines: list[Line], side: str) -> set[str]:
+    """The distinct IGRT codes of the lines on one billing side."""
+    return {other.code for other in lines if other.code in IGRT and side in other.sides}
+
+
 def igrt005(line: Line, ctx: Context) -> bool:
-    """Every IGRT line on a patient-day with two or more distinct IGRT codes."""
+    """P, T: distinct IGRT codes on the professional and technical side; S = (P | T) - 77387.
+    Every IGRT line on a side holding two or more codes, and every IGRT line whose code is in
+    S when S holds two or more codes."""
     if line.code not in IGRT:
         return False
-    distinct_codes = {other.code for other in ctx.day(line) if other.code in IGRT}
-    return len(distinct_codes) >= 2
+    day = ctx.day(line)
+    by_side = {side: side_codes(day, side) for side in ("professional", "technical")}
+    if any(len(by_side[side]) >= 2 for side in line.sides):
+        return True
+    specific = (by_side["professional"] | by_side["technical"]) - IGRT_NAMING_NO_METHOD
+    return line.code in specific and len(specific) >= 2
 
 
 def igrt006(line: Line, ctx: Context) -> bool:
-    """IGRT code whose units over the patient-day and component class (PC vs not) exceed 1."""
+    """IGRT line whose units, summed over the patient-day, the code and one side the line is
+    on, exceed 1."""
     if line.code not in IGRT:
         return False
-    is_pc = line.component == "PC"
-    total = 0.0
-    for other in ctx.day(line):
-        if other.code == line.code and (other.component == "PC") == is_pc:
-            total += other.units
-    return total > 1
+    for side in line.sides:
+        total = sum(
+            other.units
+            for other in ctx.day(line)
+            if other.code == line.code and side in other.sides
+        )
+        if total > 1:
+            return True
+    return False
 
 
 def claim_diagnoses(line: Line, ctx: Context) -> set[str]:
@@ -686,21 +784,31 @@ def claim_diagnoses(line: Line, ctx: Context) -> set[str]:
     return diagnoses
 
 
+def in_range(code: str, low: str, high: str) -> bool:
+    """Inclusive range test; a code shorter than a bound meets the bound cut to its length."""
+    if len(code) < 3:  # not an ICD-10-CM category: compared as it stands
+        return low <= code <= high
+    return low[: len(code)] <= code <= high[: len(code)]
+
+
 def matched_indications(diagnoses: set[str], ctx: Context) -> set[str]:
     """Letters A-P whose enabled ranges contain one of the diagnoses (inclusive)."""
     letters = set()
     for code in diagnoses:
         for letter, low, high in ctx.indication_ranges:
-            if low <= code <= high:
+            if in_range(code, low, high):
                 letters.add(letter)
     return letters
 
 
 def day_tags(line: Line, ctx: Context) -> set[str]:
-    """treatment_indicators tags on any line of the patient-day."""
+    """treatment_indicators tags on any line of the patient-day; `photon` also when a line of
+    the day is photon delivery (indication K)."""
     tags: set[str] = set()
     for other in ctx.day(line):
         tags |= other.tags
+        if other.photon_delivery:
+            tags.add("photon")
     return tags
 
 
@@ -764,16 +872,28 @@ def igrt012(line: Line, ctx: Context) -> bool:
 
 
 def igrt013(line: Line, ctx: Context) -> bool:
-    """G6017 with 26/TC; a technical-only code with 26; from 2026-01-01, 77387 without 26."""
+    """G6017 with 26/TC; a technical-only code with 26/TC; from 2026-01-01, 77387 without 26."""
     if line.code in NO_PC_TC_SPLIT and ({"26", "TC"} & line.modifiers):
         return True
-    if line.code in TECHNICAL_ONLY and "26" in line.modifiers:
+    if line.code in TECHNICAL_ONLY and ({"26", "TC"} & line.modifiers):
         return True
     return (
         line.code == "77387"
         and line.service_date >= ERA_2026_START
         and ("26" not in line.modifiers)
     )
+
+
+def igrt014(line: Line, ctx: Context) -> bool:
+    """77014/G6001/G6002/76950/77421 without 26, or G6017/0197T, on a professional claim with
+    place of service 19 or 22."""
+    if line.claim_type != "professional":
+        return False
+    if line.place_of_service not in HOSPITAL_PLACES_OF_SERVICE:
+        return False
+    if line.code in FACILITY_PC_ONLY:
+        return "26" not in line.modifiers
+    return line.code in FACILITY_NOT_BILLED
 
 
 RULES = {
@@ -790,6 +910,7 @@ RULES = {
     "IGRT011": igrt011,
     "IGRT012": igrt012,
     "IGRT013": igrt013,
+    "IGRT014": igrt014,
 }
 
 # --------------------------------------------------------------------------------------------
@@ -821,6 +942,14 @@ def reference_findings(
     lines_of_business = {lob.strip().lower() for lob in cpt_lines_of_business}
     lines = [parse_line(row, payers, lines_of_business) for row in rows]
     lines = drop_input_errors(lines)
+    # Age is the member's: a line with neither birth date nor age takes the birth date of the
+    # member's other lines when they agree on one.
+    birth_dates: dict[str, set[date]] = defaultdict(set)
+    for line in lines:
+        if line.birth_date is not None:
+            birth_dates[line.patient_id].add(line.birth_date)
+    for line in lines:
+        line.age = member_age(line, birth_dates)
     # Under-age members are out of scope: never flagged, never context for another line.
     lines = [line for line in lines if line.age is None or line.age >= adult_age]
 

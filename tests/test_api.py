@@ -111,7 +111,7 @@ def test_options_as_the_cli_takes_them(tmp_path):
         renamed, columns={"procedure_code": "HCPCS_CD"}, ignore=["IGRT01"], adult_age=21
     )
     assert api.findings["rule_id"].str.startswith("IGRT01").sum() == 0
-    assert api.summary["rows_read"] == 371 and len(api.findings) > 0
+    assert api.summary["rows_read"] == 436 and len(api.findings) > 0
     redacted = igrt_edits.check(str(REPO / DEMO), redact_key=REDACT_KEY["IGRT_EDITS_REDACT_KEY"])
     cli = run_cli([str(REPO / DEMO), "--format", "json", "--redact"], env=REDACT_KEY)
     assert redacted.findings["patient_id"].tolist() == [

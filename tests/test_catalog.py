@@ -35,6 +35,9 @@ SET_CATEGORIES = {
     "other_external_beam_delivery": {"other_delivery"},
     "physics_consult": {"physics_consult", "special_treatment_procedure"},
 }
+# Codes the edit catalog places in a set outside their reference category: 77439 (ultrasound
+# image guidance for surface RT, filed under the surface RT family) is IGRT from catalog v2.
+SET_EXTRAS = {"igrt": {"77439"}}
 
 
 def _reference_codes() -> dict[str, dict[str, str]]:
@@ -52,6 +55,8 @@ def test_code_sets_match_reference_categories(catalog, name):
     reference = _reference_codes()
     for code in catalog.data.sets[name]:
         assert code in reference, f"{name}: {code} is not in igrt_codes.csv"
+        if code in SET_EXTRAS.get(name, ()):
+            continue
         assert reference[code]["category"] in SET_CATEGORIES[name], (name, code)
 
 

@@ -41,6 +41,25 @@ def test_explain_every_rule(catalog):
         assert " ".join(rule.policy_ref.split()) in text
 
 
+def test_rules_names_the_catalog_version():
+    result = invoke("rules")
+    assert "catalog version 2" in " ".join(result.output.split())
+
+
+def test_explain_igrt005_speaks_of_billing_sides():
+    """An analyst reads why the hospital's 77387 with the physician's 77014-26 is one method."""
+    text = " ".join(invoke("explain", "IGRT005").output.split())
+    for words in (
+        "the hospital bills the technical part",
+        "professional side",
+        "technical side",
+        "77387 names no method of its own",
+        "77014-26",
+        "is one method",
+    ):
+        assert words in text
+
+
 def test_explain_unknown_rule_exits_2():
     result = invoke("explain", "IGRT999")
     assert result.exit_code == 2

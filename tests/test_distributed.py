@@ -6,6 +6,7 @@ gives the local run's findings; the Spark tests (tests/spark) check the whole ru
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from igrt_edits.run.distributed import (
     LINE,
     REJECT,
     find_in_bucket,
+    scope_of_whole_run,
     stage_file,
 )
 
@@ -41,13 +43,15 @@ def test_buckets_give_the_local_findings(catalog, name, buckets):
     path = SAMPLES / name
     _, ruleset, local = run_check([str(path)], Config(), catalog)
     table = staged(path, path.read_bytes())
-    lines = table.filter(pa.compute.equal(table["record"], LINE)).to_pandas()
-    checked = lines[lines["in_scope"]]
+    line_records = table.filter(pa.compute.equal(table["record"], LINE))
+    lines = line_records.to_pandas()
+    checked = lines[scope_of_whole_run(line_records, context_options(Config()))]
     bucket = pd.util.hash_array(checked["patient_id"].to_numpy(dtype=object)) % buckets
     parts = [find_in_bucket(checked[bucket == b], ruleset) for b in range(buckets)]
     findings = order_findings(pd.concat(parts, ignore_index=True))
     assert finding_records(findings) == finding_records(local.findings)
-    assert len(findings) == 24
+    expected = json.loads((SAMPLES / "radonc_demo.expected.json").read_text(encoding="utf-8"))
+    assert len(findings) == len(expected)
 
 
 def test_staged_rows_account_for_every_row(tmp_path, catalog):
@@ -67,8 +71,10 @@ def test_bucket_output_has_plain_columns(catalog):
     """Spark's Arrow conversion takes int64 and object columns on any pandas version."""
     ruleset = build_ruleset(catalog, Config())
     table = staged(SAMPLES / "radonc_demo.csv")
-    lines = table.filter(pa.compute.equal(table["record"], LINE)).to_pandas()
-    findings = find_in_bucket(lines[lines["in_scope"]][BUCKET_SCHEMA.names], ruleset)
+    line_records = table.filter(pa.compute.equal(table["record"], LINE))
+    lines = line_records.to_pandas()
+    in_scope = scope_of_whole_run(line_records, context_options(Config()))
+    findings = find_in_bucket(lines[in_scope][BUCKET_SCHEMA.names], ruleset)
     assert len(findings)
     for name, dtype in findings.dtypes.items():
         wanted = np.int64 if name in ("line_number", "source_row") else object

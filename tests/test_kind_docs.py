@@ -53,7 +53,14 @@ def test_every_parameter_a_rule_file_uses_is_documented():
 
 def test_target_documents_its_keys():
     names = [p.name for p in parse_doc(Target, ("Parameters",)).parameters]
-    assert names == ["codes", "components", "not_components", "schemes"]
+    assert names == [
+        "codes",
+        "components",
+        "not_components",
+        "schemes",
+        "claim_types",
+        "places_of_service",
+    ]
 
 
 @pytest.mark.parametrize(

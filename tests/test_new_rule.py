@@ -102,9 +102,9 @@ def test_real_lines_get_the_new_findings_and_keep_the_others(acme):
     findings = result.findings
     new = findings[findings["rule_id"] == "ACME001"]
     assert [(c, int(n)) for c, n in zip(new["claim_id"], new["line_number"], strict=True)] == [
-        ("PRO2026012601364", 1)
+        ("PRO2026012601596", 1)
     ]
-    assert list(new["related_lines"].iloc[0]) == ["PRO2026012601364:2"]
+    assert list(new["related_lines"].iloc[0]) == ["PRO2026012601596:2"]
     assert new["message"].iloc[0].startswith("77437 on 2026-01-26 is superficial radiation")
     others = findings[findings["rule_id"] != "ACME001"]
     keys = (others["rule_id"], others["claim_id"], others["line_number"].astype(int))

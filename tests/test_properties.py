@@ -3,7 +3,9 @@
 Claim sets are built directly: a few patients, a few service dates around the code-set
 changes of 2015 and 2026 (in every accepted date form), codes drawn from the catalog's code
 sets, lines split between hospital, professional and setting-less claims, with modifiers,
-units, beam modality, treatment tags, diagnoses and birth dates (some members under age).
+units, beam modality, treatment tags, diagnoses and birth dates (some members under age; some
+lines without a birth date, which then take the member's, and a few members whose lines
+disagree on it).
 Most properties also damage some rows (blank code, impossible date, negative units, a row cut
 short, a repeated claim line, a claim under a second patient).
 
@@ -103,9 +105,12 @@ BIRTHS = ["", "1950-04-02", "2010-06-15", "2000-05-01"]  # 2000-05-01 turns 19 o
 # How a line is billed: (claim id prefix, claim_type, bill_type or place_of_service choices).
 KINDS = [
     ("H", "institutional", ["0131", "131", "0121", "0851"]),
-    ("P", "professional", ["22", "11"]),
+    ("P", "professional", ["22", "11", "19"]),
     ("X", "", [""]),
+    ("Q", "", ["22", "11"]),  # no claim type: a place of service means professional
 ]
+# Whose birth date a line carries: the member's (usually), none, or another one.
+BIRTH_FORMS = ["member", "member", "member", "none", "none", "other"]
 DAMAGE = ["blank_code", "bad_date", "negative_units", "short_row", "repeat", "other_patient"]
 
 
@@ -145,10 +150,17 @@ def _line(draw, patient: int, births: list[str], lines_per_claim: Counter) -> di
         "place_of_service": "" if institutional else place,
         "setting": draw(st.sampled_from(["", "", "", "", "OPPS", "MPFS", "OTHER"])),
         "line_of_business": draw(st.sampled_from(["", "commercial", "medicare"])),
-        "patient_birth_date": births[patient],
+        "patient_birth_date": _birth(draw, births[patient]),
         "beam_modality": draw(st.sampled_from(MODALITY)),
         "treatment_indicators": draw(st.sampled_from(TAGS)),
     }
+
+
+def _birth(draw, member: str) -> str:
+    form = draw(st.sampled_from(BIRTH_FORMS))
+    if form == "member":
+        return member
+    return "" if form == "none" else draw(st.sampled_from(BIRTHS))
 
 
 def _damage(draw, rows: list[dict[str, Any]], kind: str) -> None:
@@ -284,12 +296,14 @@ def test_streaming_agrees_with_in_memory(rows, partitions, batch_lines, files) -
 @given(rows=claim_sets(), extra=claim_sets(max_lines=12, damaged=False), same_days=st.booleans())
 def test_unrelated_lines_never_change_other_findings(rows, extra, same_days) -> None:
     """New claims, either of new patients (any codes) or of the same patients with codes no
-    rule uses and no treatment tags, change no finding on the original lines."""
+    rule uses, no treatment tags and no birth dates (a birth date would be evidence of the
+    member's age), change no finding on the original lines."""
     for row in extra:
         row["claim_id"] = "U" + row["claim_id"]
         if same_days:
             row["procedure_code"] = UNUSED_CODES[len(row["claim_id"]) % len(UNUSED_CODES)]
             row["treatment_indicators"] = ""
+            row["patient_birth_date"] = ""
         else:
             row["patient_id"] = "N" + row["patient_id"]
     before = lint_rows(rows)

@@ -59,7 +59,7 @@ def flagged(rule_id: str, *rows: dict[str, Any], **options: Any) -> set[tuple[st
 
 def test_code_set_sizes_match_the_catalog() -> None:
     assert {"G6003", "G6014"} <= EXTERNAL_BEAM and "G6015" in EXTERNAL_BEAM
-    assert len(TECHNICAL_ONLY) == 5 + 14 + 2
+    assert len(TECHNICAL_ONLY) == 5 + 14 + 4  # 77371 and 77372 from catalog v2
     assert "G0173" in EXTERNAL_BEAM and "G0251" in ANY_DELIVERY
     assert "77432" not in ANY_DELIVERY
     assert {"77401", "77437", "77770", "0395T", "77525", "77425"} <= ANY_DELIVERY
@@ -438,6 +438,17 @@ def test_igrt004() -> None:
     assert flagged("IGRT004", row("77387"), row("77373", 2, dos="2020-03-03")) == set()
 
 
+def hospital(code: str, n: int = 1, **extra: Any) -> dict[str, Any]:
+    """A hospital (UB-04) line: institutional, bill type 0131."""
+    return row(code, n, claim="H", claim_type="institutional", bill_type="0131", **extra)
+
+
+def physician(code: str, n: int = 1, **extra: Any) -> dict[str, Any]:
+    """A physician's professional claim line in the hospital (POS 22)."""
+    fields = {"claim_type": "professional", "place_of_service": "22", "setting": "", **extra}
+    return row(code, n, claim="P", **fields)
+
+
 def test_igrt005() -> None:
     assert flagged("IGRT005", row("G6002"), row("G6017", 2), row("77412", 3)) == {
         ("C1", 1),
@@ -448,6 +459,39 @@ def test_igrt005() -> None:
         set()
     )
     assert flagged("IGRT005", row("77387")) == set()
+
+
+def test_igrt005_billing_sides() -> None:
+    # The hospital's 77387 with the physician's method-26 is one method (split billing).
+    for code in ("77014", "G6001", "G6002"):
+        assert flagged("IGRT005", hospital("77387"), physician(code, modifiers="26")) == set()
+    # Two specific methods across the sides are two.
+    assert flagged("IGRT005", hospital("77014"), physician("G6002", modifiers="26")) == {
+        ("H", 1),
+        ("P", 1),
+    }
+    # Two codes on one side: that side's lines only.
+    three = [
+        hospital("77387"),
+        physician("77014", modifiers="26"),
+        physician("G6002", 2, modifiers="26"),
+    ]
+    assert flagged("IGRT005", *three) == {("P", 1), ("P", 2)}
+    assert flagged("IGRT005", hospital("77387"), hospital("77014", 2)) == {("H", 1), ("H", 2)}
+    # A physician's global line is on both sides: with the hospital's 77387 the technical side
+    # holds two codes.
+    assert flagged("IGRT005", hospital("77387"), physician("77014")) == {("H", 1), ("P", 1)}
+    # 77439 is a method from catalog v2.
+    late = "2026-02-02"
+    assert (
+        flagged(
+            "IGRT005", hospital("77439", dos=late), physician("77387", dos=late, modifiers="26")
+        )
+        == set()
+    )
+    assert flagged(
+        "IGRT005", hospital("77439", dos=late), physician("77014", dos=late, modifiers="26")
+    ) == {("H", 1), ("P", 1)}
 
 
 def test_igrt006() -> None:
@@ -469,6 +513,24 @@ def test_igrt006() -> None:
     assert flagged("IGRT006", row("77387", units="0"), row("77387", 2)) == set()
     assert flagged("IGRT006", row("77387"), row("77014", 2)) == set()
     assert flagged("IGRT006", row("77412", units="3")) == set()
+
+
+def test_igrt006_billing_sides() -> None:
+    # A hospital line and the physician's -26 line are one of each part.
+    assert flagged("IGRT006", hospital("77014"), physician("77014", modifiers="26")) == set()
+    # A physician's global line and a -26 line bill the professional part twice.
+    assert flagged("IGRT006", physician("77014"), physician("77014", 2, modifiers="26")) == {
+        ("P", 1),
+        ("P", 2),
+    }
+    # ... and a physician's global line beside the hospital's line bills the technical twice.
+    assert flagged("IGRT006", hospital("77014"), physician("77014")) == {("H", 1), ("P", 1)}
+    # A global line of an unknown claim type bills both parts.
+    unknown = {"setting": "", "claim_type": ""}
+    assert flagged("IGRT006", row("77014", **unknown), row("77014", 2, modifiers="26")) == {
+        ("C1", 1),
+        ("C1", 2),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,6 +581,11 @@ HIT = {("C1", 1)}
         "C61 C18.9",
         "c50.912,Z92.3",
         "C83",
+        # catalog v2: a code shorter than the bounds meets the bounds cut to its length
+        "C86.0",
+        "C83.3",
+        "C34",
+        "C82",
     ],
 )
 def test_unconditional_indications_satisfy(dx: str) -> None:
@@ -533,9 +600,7 @@ def test_unconditional_indications_satisfy(dx: str) -> None:
         "Z85.3",
         "C78.7",
         "C73",
-        "C50",
-        "C34",
-        "C82",
+        "C5",  # shorter than a category: compared as it stands
         "",
     ],
 )
@@ -577,6 +642,21 @@ def test_conditional_indications(dx: str, satisfying: str, not_satisfying: str) 
     assert _3dcrt(dx, satisfying) == (set(), set())
     assert _3dcrt(dx, not_satisfying) == (set(), HIT)
     assert _3dcrt(dx, "") == (set(), HIT)
+
+
+def test_a_short_breast_code_needs_documentation() -> None:
+    assert _3dcrt("C50") == (set(), HIT)
+    assert _3dcrt("D05", "dibh") == (set(), set())  # D05.02 cut to D05: M
+
+
+def test_photon_delivery_line_is_ks_photon() -> None:
+    dx = {"diagnosis_codes": "C50.911"}
+    lines = [row("77387", 1, **dx), row("77412", 2, treatment_indicators="boost", **dx)]
+    assert flagged("IGRT008", *lines) == HIT
+    photon = {**lines[1], "beam_modality": "photon"}
+    assert flagged("IGRT008", lines[0], photon) == set()
+    # beam_modality photon on a line that is not delivery says nothing
+    assert flagged("IGRT008", {**lines[0], "beam_modality": "photon"}, lines[1]) == HIT
 
 
 def test_boost_satisfies_bladder_but_not_breast_alone() -> None:
@@ -722,7 +802,10 @@ def test_igrt012() -> None:
         ("G6017", "", DOS, False),
         ("77412", "26", DOS, True),
         ("77412", "26", "2010-01-01", True),
-        ("77412", "TC", DOS, False),
+        ("77412", "TC", DOS, True),  # catalog v2: neither 26 nor TC
+        ("77412", "59", DOS, False),
+        ("77371", "26", DOS, True),
+        ("77372", "TC", DOS, True),
         ("G6016", "26", DOS, True),
         ("77373", "26", DOS, True),
         ("77401", "26", DOS, True),
@@ -738,6 +821,50 @@ def test_igrt012() -> None:
 def test_igrt013(code: str, modifiers: str, dos: str, fires: bool) -> None:
     line = row(code, dos=dos, modifiers=modifiers)
     assert flagged("IGRT013", line) == (HIT if fires else set())
+
+
+@pytest.mark.parametrize(
+    ("code", "modifiers", "place", "fires"),
+    [
+        ("77014", "", "22", True),
+        ("77014", "TC", "19", True),
+        ("77014", "26", "22", False),
+        ("G6001", "", "22", True),
+        ("G6002", "59", "19", True),
+        ("76950", "", "22", True),
+        ("77421", "26", "22", False),
+        ("G6017", "", "22", True),
+        ("G6017", "26", "22", True),
+        ("0197T", "", "19", True),
+        ("77014", "", "11", False),
+        ("G6017", "", "11", False),
+        ("77387", "", "22", False),
+    ],
+)
+def test_igrt014(code: str, modifiers: str, place: str, fires: bool) -> None:
+    line = physician(code, modifiers=modifiers, place_of_service=place)
+    assert flagged("IGRT014", line) == ({("P", 1)} if fires else set())
+
+
+def test_igrt014_needs_a_professional_claim() -> None:
+    assert flagged("IGRT014", hospital("77014")) == set()
+    no_claim_type = row("77014", place_of_service="22", setting="")
+    assert flagged("IGRT014", no_claim_type) == HIT  # a place of service means professional
+    assert flagged("IGRT014", {**no_claim_type, "bill_type": "0131"}) == set()
+
+
+def test_age_is_the_members() -> None:
+    child = physician("77014", modifiers="26", patient_birth_date="2010-01-01")
+    bare = hospital("77014", 2, units="2")  # no birth date: IGRT006 for an adult
+    assert flagged("IGRT006", bare) == {("H", 2)}
+    assert flagged("IGRT006", bare, child) == set()
+    # Birth dates that disagree tell nothing: the bare line is in scope.
+    other = physician("77014", 3, modifiers="26", patient_birth_date="1950-01-01")
+    assert flagged("IGRT006", bare, child, other) == {("H", 2)}
+    # The line's own age column wins over the member's birth date.
+    assert flagged("IGRT006", {**bare, "patient_age": "70"}, child) == {("H", 2)}
+    # Another member's birth date does not count.
+    assert flagged("IGRT006", bare, {**child, "patient_id": "P2", "claim_id": "Q"}) == {("H", 2)}
 
 
 def test_whole_run_result_shape() -> None:

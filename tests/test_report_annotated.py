@@ -62,7 +62,7 @@ def test_demo_annotation_matches_the_findings(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     target, report = _annotate(tmp_path, DEMO)
     lines = pq.read_table(target)
-    assert lines.num_rows == 371
+    assert lines.num_rows == 436
     flagged = lines.filter(pa.compute.greater(lines.column("finding_count"), 0))
     assert flagged.num_rows == report["summary"]["lines_flagged"]
     assert sum(flagged.column("finding_count").to_pylist()) == len(report["findings"])

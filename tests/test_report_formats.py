@@ -204,7 +204,7 @@ def test_parquet_and_csv_to_a_pipe(tmp_path, monkeypatch):
     piped = run_cli([DEMO, "--format", "parquet", "-q"])
     assert piped.stdout_bytes.startswith(b"PAR1")
     table = pq.read_table(io.BytesIO(piped.stdout_bytes))
-    assert table.num_rows == 24
+    assert table.num_rows == 26
     as_csv = run_cli([DEMO, "--format", "csv", "-q"])
     assert as_csv.stdout.splitlines()[0].split(",")[0] == '"claim_id"'
 
@@ -218,7 +218,7 @@ def test_statistics_formats(monkeypatch):
         "severity": "error",
         "count": 4,
     }
-    assert sum(c["count"] for c in counts) == 24
+    assert sum(c["count"] for c in counts) == 26
     rows = list(
         csv.DictReader(io.StringIO(run_cli([DEMO, "--statistics", "--format", "csv"]).stdout))
     )

@@ -63,7 +63,7 @@ def test_schema_is_the_official_sarif_2_1_0_schema():
 
 def test_demo_sarif_validates_against_the_schema(demo_log):
     assert _validate(demo_log) == []
-    assert len(demo_log["runs"][0]["results"]) == 24
+    assert len(demo_log["runs"][0]["results"]) == 26
 
 
 def test_sarif_without_findings_validates(tmp_path, monkeypatch):
@@ -150,3 +150,8 @@ def test_paths_with_spaces_and_outside_the_working_directory(tmp_path, monkeypat
     assert "uriBaseId" not in log["runs"][0]["artifacts"][1]["location"]
     assert unquote(uris[0]) == "june claims.csv"
     assert _validate(log) == []
+
+
+def test_sarif_names_the_catalog_version(demo_log):
+    properties = demo_log["runs"][0]["tool"]["driver"]["properties"]
+    assert properties["catalog_version"] == 2

@@ -56,10 +56,10 @@ def test_every_finding_is_shown_with_its_message_and_related_lines(demo):
         assert " ".join(row.message.split()) in text
         if len(row.related_lines):
             assert "related: " + ", ".join(row.related_lines[:8]) in text
-    assert "24 findings: 19 errors, 5 warnings, 0 info, on 23 lines" in text
-    assert "Rows: 371 read, 317 checked, 0 rejected, 54 out of scope" in text
-    assert "Checked 48 claims of 7 patients" in text
-    assert "Charges on flagged lines: 8,953.00" in text
+    assert "26 findings: 21 errors, 5 warnings, 0 info, on 25 lines" in text
+    assert "Rows: 436 read, 382 checked, 0 rejected, 54 out of scope" in text
+    assert "Checked 56 claims of 8 patients" in text
+    assert "Charges on flagged lines: 9,327.00" in text
     for rule_id, count in summary["findings_by_rule"].items():
         assert re.search(rf"{rule_id}\s+\S+\s+(error|warning|info)\s+{count}\b", text)
 

@@ -84,7 +84,7 @@ def test_streaming_equals_in_memory(inputs, catalog, monkeypatch):
     _same(in_memory, streamed)
     reasons = {r["reason"].split(" (")[0] for r in streamed.rejects.to_pylist()}
     assert "claim_id appears under more than one patient_id" in reasons
-    assert len(in_memory.findings["rule_id"].unique()) == 13
+    assert len(in_memory.findings["rule_id"].unique()) == 14
 
 
 def test_stream_option_of_lint(inputs, catalog):

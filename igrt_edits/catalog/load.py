@@ -70,12 +70,14 @@ def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> C
     files = _toml_files(base) + [f for path in extra for f in _toml_files(Path(path))]
     documents = [(path, load_toml(path, EditDataError)) for path in files]
     meta = {"version": "unversioned", "title": "", "policy": ""}
+    catalog_version: int | None = None
     carc: dict[str, str] = {}
     raw_sets: dict[str, tuple[list[str], Table]] = {}
     raw_classes: list[Table] = []
     raw_validity: list[Table] = []
     letters: dict[str, Letter] = {}
     ranges: list[IndicationRange] = []
+    raw_tags: list[Table] = []
     rule_tables: list[Table] = []
     for path, document in documents:
         top = Table(document, str(path), EditDataError)
@@ -85,6 +87,8 @@ def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> C
         for key in ("version", "title", "policy"):
             if key in document:
                 meta[key] = top.text(key)
+        if "catalog_version" in document:
+            catalog_version = top.get("catalog_version", int)
         carc_table = top.table("carc", None)
         if carc_table is not None:
             carc.update({code: carc_table.text(code) for code in list(carc_table.data)})
@@ -100,15 +104,20 @@ def load_catalog(edits_dir: Path | None = None, extra: Sequence[Path] = ()) -> C
         if letter_table is not None:
             letters.update(_letters(letter_table))
         ranges.extend(_range(t) for t in top.tables("range"))
+        tag_table = top.table("tags", None)
+        if tag_table is not None:
+            raw_tags.extend(tag_table.table(name) for name in list(tag_table.data))
         top.finish()
     data = CatalogData()
     data.sets = _resolve_sets(raw_sets)
     data.classes = {t.where.rsplit(".", 1)[-1]: _line_class(t, data) for t in raw_classes}
     data.validity = _validity(raw_validity, data.sets)
-    data.indications = _indications(letters, ranges)
+    data.indications = _indications(letters, ranges, _implied_tags(raw_tags, data))
     rules = _rules(rule_tables, data)
     names = [str(f) for f in files]
-    return Catalog(meta["version"], meta["title"], meta["policy"], data, rules, names, carc)
+    return Catalog(
+        meta["version"], meta["title"], meta["policy"], data, rules, names, carc, catalog_version
+    )
 
 
 def _toml_files(path: Path) -> list[Path]:
@@ -222,11 +231,26 @@ def _range(table: Table) -> IndicationRange:
     return row
 
 
-def _indications(letters: dict[str, Letter], ranges: list[IndicationRange]) -> IndicationTable:
+def _implied_tags(tables: list[Table], data: CatalogData) -> dict[str, tuple[LineClass, ...]]:
+    """`[tags.<tag>] implied_by = [classes]`: lines of a patient-day that stand for the tag."""
+    implied = {}
+    for table in tables:
+        tag = table.where.rsplit(".", 1)[-1]
+        names = table.strings("implied_by")
+        implied[tag] = tuple(data.line_class(n, table, "implied_by") for n in names)
+        table.finish()
+    return implied
+
+
+def _indications(
+    letters: dict[str, Letter],
+    ranges: list[IndicationRange],
+    implied: dict[str, tuple[LineClass, ...]],
+) -> IndicationTable:
     for row in ranges:
         if row.letter not in letters:
             raise EditDataError(f"indication range {row.id}: letter {row.letter!r} is not defined")
-    return IndicationTable(letters, tuple(ranges))
+    return IndicationTable(letters, tuple(ranges), implied)
 
 
 def _rules(tables: list[Table], data: CatalogData) -> dict[str, Rule]:

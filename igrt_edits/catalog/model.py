@@ -90,12 +90,20 @@ class Letter:
     requires: tuple[str, ...] = ()
 
 
+SHORTEST_CUT = 3
+"""Diagnosis codes this long or longer are compared with range bounds cut to their length (an
+ICD-10-CM category has 3 characters); shorter text is compared as it stands."""
+
+
 @dataclass(frozen=True)
 class IndicationTable:
     """Indication letters and their diagnosis ranges, with vectorized matching."""
 
     letters: dict[str, Letter]
     ranges: tuple[IndicationRange, ...]
+    implied: dict[str, tuple[LineClass, ...]] = field(default_factory=dict)
+    """Tags a patient-day carries when it has a line of one of the classes (K's `photon`: a
+    photon delivery line), as well as when a line's treatment_indicators name them."""
 
     def enabled(self, ids: Iterable[str]) -> IndicationTable:
         """The table with default rows plus the named optional rows switched on."""
@@ -115,12 +123,21 @@ class IndicationTable:
         return tuple(sorted({t for info in self.letters.values() for t in info.requires}))
 
     def letter_bits(self, codes: np.ndarray) -> np.ndarray:
-        """Per dot-less diagnosis code, the bits of the letters whose ranges contain it."""
+        """Per dot-less diagnosis code, the bits of the letters whose ranges contain it.
+
+        A code shorter than a range's bounds is compared with the bounds cut to its length,
+        so a less specific code inside a range matches it (C860 is inside C8600-C8661).
+        """
         codes = np.asarray(codes, dtype=str)
+        lengths = np.char.str_len(codes)
         bits = np.zeros(len(codes), dtype=np.int64)
-        for row in self.ranges:  # one vector pass per range row
-            inside = (codes >= row.start) & (codes <= row.end)
-            bits |= np.where(inside, self.bit(row.letter), 0)
+        for length in np.unique(lengths):  # one vector pass per code length and range row
+            at = np.flatnonzero(lengths == length)
+            cut = int(length) if length >= SHORTEST_CUT else None
+            for row in self.ranges:
+                low, high = row.start[:cut], row.end[:cut]
+                inside = (codes[at] >= low) & (codes[at] <= high)
+                bits[at] |= np.where(inside, self.bit(row.letter), 0)
         return bits
 
     def tag_bits(self, tags: np.ndarray) -> np.ndarray:

@@ -46,12 +46,15 @@ class Catalog:
     """The loaded edit catalog."""
 
     version: str
+    """The release of the edit data (catalog.toml `version`)."""
     title: str
     policy: str
     data: CatalogData
     rules: dict[str, Rule]
     files: list[str]
     carc: dict[str, str] = field(default_factory=dict)
+    catalog_version: int | None = None
+    """The edit catalog (specification) version the data follows (catalog.toml)."""
 
     def rule(self, rule_id: str) -> Rule:
         try:

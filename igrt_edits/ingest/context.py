@@ -1,8 +1,12 @@
-"""Derive what the edits need from normalized lines: setting, coding scheme, component, scope.
+"""Derive what the edits need from normalized lines: setting, coding scheme, claim type,
+component, billing side and scope.
 
 Follows the data contract: the setting column wins; an institutional claim with a bill type
 of 012x/013x/014x is OPPS, another institutional claim OTHER, a professional claim MPFS; a bill
-type alone means institutional and a place of service alone professional.
+type alone means institutional and a place of service alone professional. A line's billing side
+(edit-catalog.md, "Billing sides") follows from its component and its claim type. Age belongs
+to the member: a line with neither birth date nor age takes the birth date the member's other
+lines agree on (`member_ages`, which needs every line of the member).
 """
 
 from __future__ import annotations
@@ -14,28 +18,33 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.contract import COMPONENTS, SCHEMES, SETTINGS
+from igrt_edits.contract import BILLING_SIDES, CLAIM_TYPES, COMPONENTS, SCHEMES, SETTINGS
+from igrt_edits.ingest.normalize import years_between
 from igrt_edits.util.arrow import as_dictionary, coded, single_chunk, spread, text_values
 
 # Derived columns are small integer codes; position 0 is "unknown" (a null in the output).
 SETTING_NAMES = ("", *SETTINGS)
 SCHEME_NAMES = ("", *SCHEMES)
 COMPONENT_NAMES = ("", *COMPONENTS)
+CLAIM_TYPE_NAMES = ("", *CLAIM_TYPES)
+SIDE_NAMES = ("", *BILLING_SIDES)
 _UNKNOWN = 0
 _OPPS, _MPFS, _OTHER = (SETTING_NAMES.index(s) for s in ("OPPS", "MPFS", "OTHER"))
 _CPT, _GCODE = (SCHEME_NAMES.index(s) for s in ("cpt", "gcode"))
+_PROFESSIONAL, _INSTITUTIONAL = (CLAIM_TYPE_NAMES.index(c) for c in CLAIM_TYPES)
 _PC, _TC, _GLOBAL = (COMPONENT_NAMES.index(c) for c in ("PC", "TC", "global"))
 OPPS_BILL_TYPES = ("012", "013", "014")
 CONTEXT_SCHEMA = pa.schema(
     [
         ("_file", pa.int32()),
         ("_row", pa.int64()),
-        ("_in_scope", pa.bool_()),
+        ("patient_birth_date", pa.date32()),
         ("diagnosis_known", pa.bool_()),
     ]
 )
 """Columns a normalized line with context carries besides the contract's (LINE_SCHEMA): its
-input file (a number) and row, whether it is in scope, whether its file has diagnoses."""
+input file (a number) and row, its own birth date (scope is decided once the member's lines
+are together, see `member_ages`), whether its file has diagnoses."""
 
 
 @dataclass(frozen=True)
@@ -84,21 +93,52 @@ SETTING_BY_CLAIM = _setting_table()
 
 def derive_setting(lines: pa.Table) -> np.ndarray:
     """Setting code per line: 0 unknown, 1 OPPS, 2 MPFS, 3 OTHER (see SETTING_BY_CLAIM)."""
-    named = {"OPPS": _OPPS, "MPFS": _MPFS, "OTHER": _OTHER}
-    given = _classify(
-        lines.column("setting"), lambda v: np.array([named.get(x, 0) for x in v], np.int8)
-    )
-    kinds = {"professional": 1, "institutional": 2}
-    claim_type = _classify(
-        lines.column("claim_type"), lambda v: np.array([kinds.get(x, 0) for x in v], np.int8)
-    )
+    given = _given_setting(lines)
+    claim_type = _given_claim_type(lines)
     bill = _classify(  # 0 none, 1 present, 3 present and an OPPS bill type
         lines.column("bill_type"),
         lambda v: np.array([(x != "") + 2 * (x[:3] in OPPS_BILL_TYPES) for x in v], np.int8),
     )
-    has_pos = _classify(lines.column("place_of_service"), lambda v: v != "")
+    has_pos = _has_place_of_service(lines)
     derived = SETTING_BY_CLAIM[claim_type, bill & 1, bill >> 1, has_pos.astype(np.int8)]
     return np.where(given != _UNKNOWN, given, derived)
+
+
+def _given_setting(lines: pa.Table) -> np.ndarray:
+    named = {"OPPS": _OPPS, "MPFS": _MPFS, "OTHER": _OTHER}
+    return _classify(
+        lines.column("setting"), lambda v: np.array([named.get(x, 0) for x in v], np.int8)
+    )
+
+
+def _given_claim_type(lines: pa.Table) -> np.ndarray:
+    kinds = {"professional": _PROFESSIONAL, "institutional": _INSTITUTIONAL}
+    return _classify(
+        lines.column("claim_type"), lambda v: np.array([kinds.get(x, 0) for x in v], np.int8)
+    )
+
+
+def _has_place_of_service(lines: pa.Table) -> np.ndarray:
+    return _classify(lines.column("place_of_service"), lambda v: v != "")
+
+
+def derive_claim_type(lines: pa.Table) -> np.ndarray:
+    """Claim type code per line (see CLAIM_TYPE_NAMES), as the contract reads it.
+
+    The claim_type column; without it a bill type means institutional and a place of service
+    professional; without any of them, a setting column of OPPS means a hospital (institutional)
+    claim and MPFS a professional one. Otherwise unknown (0).
+    """
+    given = _given_claim_type(lines)
+    has_bill = _classify(lines.column("bill_type"), lambda v: v != "")
+    setting = _given_setting(lines)
+    by_setting = np.select(
+        [setting == _OPPS, setting == _MPFS], [_INSTITUTIONAL, _PROFESSIONAL], _UNKNOWN
+    )
+    derived = np.select(
+        [has_bill, _has_place_of_service(lines)], [_INSTITUTIONAL, _PROFESSIONAL], by_setting
+    )
+    return np.where(given != _UNKNOWN, given, derived).astype(np.int8)
 
 
 def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions) -> np.ndarray:
@@ -126,30 +166,73 @@ def derive_component(lines: pa.Table) -> np.ndarray:
     return _classify(lines.column("modifiers"), component)
 
 
-def in_scope(lines: pa.Table, options: ContextOptions) -> np.ndarray:
-    """Adults on the service date, or age unknown."""
-    age = np.asarray(pc.fill_null(single_chunk(lines.column("age")), np.nan), dtype=float)
+def derive_billing_side(component: np.ndarray, claim_type: np.ndarray) -> np.ndarray:
+    """Billing side code per line (see SIDE_NAMES) from component and claim type codes.
+
+    PC lines are professional, TC lines technical; a global line is technical on an
+    institutional claim (the facility's UB-04 line) and both otherwise (it bills both parts).
+    """
+    global_side = np.where(claim_type == _INSTITUTIONAL, 2, 3)
+    return np.select([component == _PC, component == _TC], [1, 2], global_side).astype(np.int8)
+
+
+def member_birth_dates(patient: np.ndarray, birth: pa.Array, counted: np.ndarray) -> pa.Array:
+    """Per line, the one birth date its member's `counted` lines give (null if none or several).
+
+    `patient` holds integer member ids; lines outside `counted` (rejected ones) give no
+    evidence but still get their member's date.
+    """
+    days = np.asarray(pc.fill_null(birth.cast(pa.int32()), 0), np.int64)
+    given = np.asarray(birth.is_valid()) & counted
+    members = int(patient.max()) + 1 if len(patient) else 0
+    low = np.full(members, np.iinfo(np.int64).max)
+    high = np.full(members, np.iinfo(np.int64).min)
+    np.minimum.at(low, patient[given], days[given])
+    np.maximum.at(high, patient[given], days[given])
+    agreed = (low == high)[patient]
+    return pa.array(np.where(agreed, low[patient], 0).astype(np.int32), mask=~agreed).cast(
+        pa.date32()
+    )
+
+
+def member_ages(age: np.ndarray, member_birth: pa.Array, service: pa.Array) -> np.ndarray:
+    """The line's own age, else its age from the member's birth date; NaN when unknown.
+
+    A member birth date after the line's service date tells nothing about that line.
+    """
+    years = years_between(member_birth, service).astype(np.float32)
+    usable = np.asarray(member_birth.is_valid()) & (years >= 0)
+    return np.where(np.isnan(age) & usable, years, age).astype(np.float32)
+
+
+def in_scope(age: np.ndarray, options: ContextOptions) -> np.ndarray:
+    """Adults on the service date, or age unknown (NaN)."""
     return ~(age < options.adult_age)
 
 
 def with_context(
     table: pa.Table, context: ContextOptions, has_diagnosis: bool, drop: Sequence[str] = ()
 ) -> pa.Table:
-    """Add the derived setting, scheme, component, scope and diagnosis-column flag.
+    """Add the derived setting, scheme, claim type, component, billing side and the
+    diagnosis-column flag (one vector pass each per batch; scope waits for whole members:
+    `member_ages`).
 
-    The given setting column gives way to the derived one; `drop` names other columns to let
-    go once the context is derived.
+    The given setting and claim type columns give way to the derived ones; `drop` names other
+    columns to let go once the context is derived.
     """
     setting = derive_setting(table)
     scheme = derive_scheme(table, setting, context)
+    claim_type = derive_claim_type(table)
+    component = derive_component(table)
     derived = {
         "setting": coded(SETTING_NAMES, setting),
         "scheme": coded(SCHEME_NAMES, scheme),
-        "component": coded(COMPONENT_NAMES, derive_component(table)),
-        "_in_scope": pa.array(in_scope(table, context)),
+        "claim_type": coded(CLAIM_TYPE_NAMES, claim_type),
+        "component": coded(COMPONENT_NAMES, component),
+        "billing_side": coded(SIDE_NAMES, derive_billing_side(component, claim_type)),
         "diagnosis_known": pa.array(np.full(table.num_rows, has_diagnosis)),
     }
-    gone = ["setting", *drop]
+    gone = ["setting", "claim_type", *drop]
     table = table.drop_columns([n for n in gone if n in table.column_names])
     for name, values in derived.items():
         table = table.append_column(name, values)

@@ -192,7 +192,7 @@ def _normalize(extract: Extract, file_index: int) -> Part:
             raw.get("beam_modality"), "beam_modality", rows, problems, lower=True
         ),
         "treatment_indicators": _tags(raw.get("treatment_indicators"), rows, problems),
-        "age": _age(raw, out["service_date"], rows, problems),
+        **_age(raw, out["service_date"], rows, problems),
         "provider_id": _plain(raw.get("provider_id"), "provider_id", rows, problems),
         "charge_amount": _number(raw.get("charge_amount"), "charge_amount", rows, problems),
     }
@@ -673,9 +673,11 @@ def _numeric(value_type: pa.DataType) -> bool:
     )
 
 
-def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:
-    """Age in whole years on the service date (birth date first, else the age column)."""
+def _age(raw, service: pa.Array, rows: int, problems: Problems) -> dict[str, pa.Array]:
+    """The line's own age in whole years on the service date (birth date first, else the age
+    column) and its birth date: another line of the member may need it (context.member_ages)."""
     age = np.full(rows, np.nan, dtype=np.float32)
+    birth = pa.nulls(rows, pa.date32())
     if "patient_age" in raw:
         age = np.asarray(_number(raw["patient_age"], "patient_age", rows, problems, minimum=0.0))
     if "patient_birth_date" in raw:
@@ -685,7 +687,10 @@ def _age(raw, service: pa.Array, rows: int, problems: Problems) -> pa.Array:
         after = born & (years < 0)
         problems.add("patient_birth_date", after, "patient_birth_date is after service_date")
         age = np.where(born, years, age)
-    return pa.array(age.astype(np.float32), pa.float32())
+    return {
+        "age": pa.array(age.astype(np.float32), pa.float32()),
+        "patient_birth_date": birth.cast(pa.date32()),
+    }
 
 
 def years_between(start: pa.Array, end: pa.Array) -> np.ndarray:

@@ -21,13 +21,14 @@ import pyarrow.compute as pc
 
 from igrt_edits.contract import LINE_SCHEMA, SEVERITY_RANK
 from igrt_edits.errors import RunError
+from igrt_edits.ingest.context import CONTEXT_SCHEMA
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import finding_line_keys, line_keys
 from igrt_edits.run.result import RunResult
 
 LINE_COLUMNS = tuple(LINE_SCHEMA.names)
 """Normalized line values, under the contract's names, in its order."""
-INTERNAL = {"_file", "_row", "_in_scope", "diagnosis_known", "_status"}
+INTERNAL = {*CONTEXT_SCHEMA.names, "_status"}
 SEVERITY_NAMES = np.array(sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__), dtype=object)
 
 

@@ -18,7 +18,8 @@ def print_rules(console: Console, catalog: Catalog, ruleset: RuleSet) -> None:
     table = Table(
         box=None,
         padding=(0, 1),
-        title=f"{catalog.title} (edit data {catalog.version})",
+        title=f"{catalog.title} (catalog version {catalog.catalog_version},"
+        f" edit data {catalog.version})",
         title_justify="left",
     )
     table.add_column("id", no_wrap=True)

@@ -194,6 +194,7 @@ def _write_suite(
     out.write("    <properties>\n")
     properties = {
         "igrt_edits_version": summary["version"],
+        "catalog_version": summary["catalog_version"],
         "edit_data_version": summary["edit_data_version"],
         **file.accounting(),
     }

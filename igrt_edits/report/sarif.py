@@ -120,7 +120,10 @@ def sarif_log(
                             rule_descriptor(r, active.get(r.id), catalog.carc.get(r.carc, ""))
                             for r in rules
                         ],
-                        "properties": {"edit_data_version": catalog.version},
+                        "properties": {
+                            "catalog_version": catalog.catalog_version,
+                            "edit_data_version": catalog.version,
+                        },
                     }
                 },
                 "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},

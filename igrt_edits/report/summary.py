@@ -38,6 +38,7 @@ def build_summary(
     findings = result.findings if findings is None else findings
     return {
         "version": __version__,
+        "catalog_version": catalog.catalog_version,
         "edit_data_version": catalog.version,
         **result.totals(),
         "files": [

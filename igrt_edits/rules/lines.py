@@ -26,16 +26,14 @@ Scope = Literal["patient_day", "claim", "claim_or_patient_day"]
 SCOPES: tuple[str, ...] = ("patient_day", "claim", "claim_or_patient_day")
 
 NOT_READ = (
-    "claim_type",
     "bill_type",
-    "place_of_service",
     "payer",
     "line_of_business",
     "age",
     "provider_id",
     "charge_amount",
 )
-"""Fields of a checked line no rule reads (the context is derived from the first ones)."""
+"""Fields of a checked line no rule reads (the context is derived from the first three)."""
 ENGINE_COLUMNS = (
     *(c for c in LINE_SCHEMA.names if c not in NOT_READ),
     "diagnosis_known",
@@ -101,6 +99,8 @@ class Factor:
     def text(self, rows: np.ndarray) -> np.ndarray:
         """The values of the given lines as str ('' for missing)."""
         ids = self.ids[rows]
+        if not len(self.dictionary):  # every line missing (a column no line fills)
+            return np.full(len(ids), "", dtype=object)
         taken = self.dictionary.take(pa.array(np.where(ids < 0, 0, ids)))
         out = np.asarray(pc.fill_null(taken, "").to_numpy(zero_copy_only=False), dtype=object)
         out[ids < 0] = ""
@@ -139,6 +139,30 @@ class Lines:
     @cached_property
     def scheme(self) -> Factor:
         return self._factor("scheme")
+
+    @cached_property
+    def claim_type(self) -> Factor:
+        """The derived claim type: professional, institutional or missing (unknown)."""
+        return self._factor("claim_type")
+
+    @cached_property
+    def place_of_service(self) -> Factor:
+        return self._factor("place_of_service")
+
+    @cached_property
+    def billing_side(self) -> Factor:
+        """professional, technical or both (a global line of a non-institutional claim)."""
+        return self._factor("billing_side")
+
+    @cached_property
+    def professional_side(self) -> np.ndarray:
+        """Lines on the professional side of billing (PC lines, global professional lines)."""
+        return self.billing_side.isin({"professional", "both"})
+
+    @cached_property
+    def technical_side(self) -> np.ndarray:
+        """Lines on the technical side of billing (TC lines and every global line)."""
+        return self.billing_side.isin({"technical", "both"})
 
     @cached_property
     def setting(self) -> Factor:

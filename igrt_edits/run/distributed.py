@@ -8,7 +8,9 @@ same functions on each piece:
    `stage_file` yields the result as rows of one fixed schema, `STAGED_SCHEMA`: accepted
    lines, rejected rows and one summary row per file, told apart by `record`.
 2. between them, the engine finds the claims under two patient ids and the repeated claim lines
-   (they need whole claims, which may span files) and rejects their lines as the local run does.
+   (they need whole claims, which may span files) and rejects their lines as the local run does;
+   then each accepted line's scope, from the birth date its member's accepted lines agree on
+   when it has no age of its own (`scope`, given that member birth date).
 3. per bucket of whole patients: `find_in_bucket` runs `engine_frame` and `find_issues`.
 
 Nothing here imports a cluster engine, so the steps are tested without one.
@@ -21,9 +23,17 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from igrt_edits.contract import LINE_SCHEMA
-from igrt_edits.ingest.context import CONTEXT_SCHEMA, ContextOptions, with_context
+from igrt_edits.ingest.context import (
+    CONTEXT_SCHEMA,
+    ContextOptions,
+    in_scope,
+    member_ages,
+    member_birth_dates,
+    with_context,
+)
 from igrt_edits.ingest.normalize import join_diagnoses, normalize_extract
 from igrt_edits.ingest.readers import Extract, ReadPlan, iter_extracts
 from igrt_edits.rules.engine import RuleSet, find_issues
@@ -53,7 +63,9 @@ STAGED_SCHEMA = pa.schema(
     [
         ("record", pa.string()),
         *LINE_FIELDS,
-        ("in_scope", pa.bool_()),
+        # the line's own age (NaN: none) and birth date; scope needs the member's other lines
+        ("age", pa.float32()),
+        ("patient_birth_date", pa.date32()),
         # rejected rows: the raw line number and the reason (claim_id holds the raw claim id)
         ("reject_line_number", pa.string()),
         ("reject_column", pa.string()),
@@ -106,7 +118,6 @@ def _staged_lines(lines: pa.Table, name: str, file_index: int) -> pa.Table:
         "source_file": pa.array(np.full(n, name, dtype=object), pa.string()),
         "source_row": lines.column("_row"),
         "diagnosis_codes": diagnoses,
-        "in_scope": lines.column("_in_scope"),
     }
     for field in STAGED_SCHEMA:
         if field.name not in columns and field.name in lines.column_names:
@@ -149,6 +160,24 @@ def _fill(table: pa.Table, n: int) -> pa.Table:
         for f in STAGED_SCHEMA
     ]
     return pa.Table.from_arrays(columns, schema=STAGED_SCHEMA)
+
+
+def scope(lines: pa.Table, member_birth: pa.Array, context: ContextOptions) -> np.ndarray:
+    """Which staged lines are in scope, given each line's member birth date (the one date the
+    member's accepted lines agree on, else null): the local run's `check_lines` decision."""
+    own = np.asarray(pc.fill_null(lines.column("age").combine_chunks(), np.nan), np.float32)
+    service = single_chunk(lines.column("service_date"))
+    return in_scope(member_ages(own, member_birth.cast(pa.date32()), service), context)
+
+
+def scope_of_whole_run(lines: pa.Table, context: ContextOptions) -> np.ndarray:
+    """`scope` of staged accepted lines held together (every line of each member), with the
+    member birth dates found here rather than by a cluster aggregation."""
+    patient = as_dictionary(single_chunk(lines.column("patient_id"))).indices
+    birth = single_chunk(lines.column("patient_birth_date"))
+    counted = np.ones(lines.num_rows, dtype=bool)
+    member_birth = member_birth_dates(np.asarray(patient, dtype=np.int64), birth, counted)
+    return scope(lines, member_birth, context)
 
 
 def find_in_bucket(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:

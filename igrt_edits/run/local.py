@@ -15,7 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.contract import LINE_DETAIL_FIELDS, LINE_SCHEMA
-from igrt_edits.ingest.context import ContextOptions, with_context
+from igrt_edits.ingest.context import (
+    ContextOptions,
+    in_scope,
+    member_ages,
+    member_birth_dates,
+    with_context,
+)
 from igrt_edits.ingest.normalize import normalize_extract
 from igrt_edits.ingest.readers import ReadPlan, iter_extracts, plan_read
 from igrt_edits.rules.engine import RuleSet, find_issues
@@ -59,8 +65,9 @@ class LoadOptions:
 BATCH_LINES = 1_000_000
 """Lines read and normalized at a time: bounds the memory raw input takes."""
 
-NOT_READ_BY_RULES = tuple(c for c in LINE_SCHEMA.names if c not in FRAME_INPUTS)
-"""Normalized columns that only the context reads, or only outputs echoing lines show."""
+NOT_READ_BY_RULES = tuple(c for c in LINE_SCHEMA.names if c not in (*FRAME_INPUTS, "age"))
+"""Normalized columns that only the context reads, or only outputs echoing lines show (age and
+birth date are read once more, when whole members are together: `check_lines`)."""
 
 
 def read_normalized(
@@ -139,7 +146,7 @@ def lint_plans(
     names = [s.path for s in summaries]
     progress("check", 0, 1)
     checked = check_lines(
-        lines, names, ruleset, keep_lines=load.keep_lines, details=load.line_details
+        lines, names, ruleset, context, keep_lines=load.keep_lines, details=load.line_details
     )
     progress("check", 1, 1)
     rejects = sort_rejects(pa.concat_tables([*rejected, checked.conflicts]))
@@ -168,6 +175,7 @@ def check_lines(
     batches: list[pa.Table],
     file_names: list[str],
     ruleset: RuleSet,
+    context: ContextOptions,
     mixed_claims: Callable[[pa.Array], np.ndarray] | None = None,
     keep_lines: bool = True,
     details: bool = False,
@@ -175,7 +183,8 @@ def check_lines(
     """Check normalized lines (with context) that hold whole patients: conflicts, scope, rules.
 
     The lines come as normalized batches, which are combined (and the list emptied, so the
-    batches can be freed as the combined table is built).
+    batches can be freed as the combined table is built). Scope is decided here, where every
+    line of a member is at hand (a line without age takes the member's birth date).
 
     `mixed_claims`, given the distinct claim ids, marks those known (from elsewhere in a
     streamed run) to appear under another patient too. Without `keep_lines` the lines are
@@ -186,7 +195,8 @@ def check_lines(
     keys = Keys.of(table)
     mixed = mixed_claims(keys.claims) if mixed_claims is not None else None
     conflict, conflicts = reject_conflicts(table, keys, file_names, mixed)
-    checked = np.asarray(single_chunk(table.column("_in_scope"))) & ~conflict
+    table, age = _member_age(table, keys, ~conflict)
+    checked = in_scope(age, context) & ~conflict
     status = np.where(conflict, 2, np.where(checked, 0, 1))
     table = table.append_column("_status", coded(("", *LINE_STATUS), status + 1))
     file_index = np.asarray(single_chunk(table.column("_file")))
@@ -208,6 +218,20 @@ def check_lines(
     if details:
         findings = with_line_details(findings, frame)
     return Checked(findings, conflicts, lines, per_file, out_of_scope, counts)
+
+
+def _member_age(table: pa.Table, keys: Keys, counted: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+    """(the lines with `age` the member's, that age): a line with no age of its own takes the
+    birth date the member's `counted` lines agree on. The birth dates are let go."""
+    service = single_chunk(table.column("service_date"))
+    birth = member_birth_dates(
+        keys.patient, single_chunk(table.column("patient_birth_date")), counted
+    )
+    own = np.asarray(single_chunk(table.column("age")), dtype=np.float32)
+    age = member_ages(own, birth, service)
+    table = table.drop_columns(["patient_birth_date"])
+    index = table.schema.get_field_index("age")
+    return table.set_column(index, "age", pa.array(age, pa.float32())), age
 
 
 def with_line_details(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:

@@ -70,8 +70,9 @@ def _partition_field(name: str) -> pa.Field:
 PARTITION_SCHEMA = pa.schema(
     [
         *(_partition_field(n) for n in dict.fromkeys((*FRAME_INPUTS, *LINE_DETAIL_FIELDS))),
-        _partition_field("_in_scope"),
         ("diagnosis_codes.0", pa.string()),
+        _partition_field("age"),
+        _partition_field("patient_birth_date"),
     ]
 )
 PAIR_SCHEMA = pa.schema([("claim", pa.uint64()), ("patient", pa.uint64())])
@@ -117,6 +118,7 @@ def lint_streamed(
                 [table],
                 names,
                 ruleset,
+                context,
                 lambda claims: _is_mixed(claims, mixed),
                 keep_lines=False,
                 details=load.line_details,

@@ -9,12 +9,17 @@ claims use CPT codes (77385/77386/77387/77402-77412), professional and freestand
 the Medicare G-codes (G6001-G6017) with 77014 for 2015-2025; 2014 dates use the codes deleted at
 the end of 2014, and 2026 dates use 77402/77407/77412 and 77387-26. Hospital-based patients get
 a facility claim per month and a professional claim per week (-26 lines); freestanding patients
-get weekly global claims, so patient-days span claims.
+get weekly global claims, so patient-days span claims. Hospital 3D conformal and proton days
+are billed split as hospitals and physicians bill them: the hospital's 77387 with the
+physician's 77014-26, G6002-26 or G6001-26 (about 65% of those courses), or 77014 on both
+claims; some hospital claim feeds carry no birth date (the member's other claims do).
 
 The output is clean except for deliberate violations: each course carries at most one, and
-each rule IGRT001..IGRT013 is injected into a course with probability `violation_rate`
+each rule IGRT001..IGRT014 is injected into a course with probability `violation_rate`
 (stratified over groups of 128 patients, so every rule shows up in any extract of a few
 thousand patients). See `_inject_violations` for what each rule's violation looks like.
+Children's courses are clean for a child but not for an adult: a day with a second guidance
+code, which no rule may flag (members under 19 are out of scope).
 
 Determinism: patients are generated in blocks, each block from its own random generator
 `numpy.random.default_rng([seed, block_index])`; lines are shuffled within a block and batches
@@ -62,11 +67,14 @@ SCHEMA = pa.schema(
 )
 """Column names and Parquet types of a generated extract (the data contract's names)."""
 
-RULE_IDS = tuple(f"IGRT{i:03d}" for i in range(1, 14))
+RULE_IDS = tuple(f"IGRT{i:03d}" for i in range(1, 15))
 DEFAULT_BATCH_LINES = 500_000
 PEDIATRIC_SHARE = 0.02
-MAX_VIOLATION_RATE = (1.0 - PEDIATRIC_SHARE) / len(RULE_IDS)
-"""Each course carries at most one violation, so the 13 per-rule rates must fit in one."""
+# Rounded, so the exact share (0.07 for 14 rules) is accepted despite float division.
+MAX_VIOLATION_RATE = round((1.0 - PEDIATRIC_SHARE) / len(RULE_IDS), 12)
+"""Each course carries at most one violation, so the 14 per-rule rates must fit in one."""
+NO_BIRTH_DATE_SHARE = 0.25
+"""Share of hospital patients whose facility claims carry no birth date."""
 
 PATIENTS_PER_BLOCK = 2048
 STRATUM = 128  # patients per stratum of the violation draw
@@ -152,7 +160,10 @@ IMRT, CRT_IGRT, CRT, SBRT, SRS, BRACHY, SUPERFICIAL, ELECTRON, PROTON = range(9)
 N_KINDS = 9
 IGRT_KINDS = (IMRT, CRT_IGRT, PROTON)
 OPPS, CAH, FREESTANDING = range(3)
-CT, STEREO, US, TRACK, OPPS77387 = range(5)  # image-guidance methods
+# Image-guidance methods (how a course bills guidance). OPPS77387 is the hospital's 77387 with
+# no physician line; the SPLIT_ methods are the hospital's 77387 with the physician's -26 line
+# of the method used (77014-26, G6002-26, G6001-26): Medicare's split billing of 2015-2025.
+CT, STEREO, US, TRACK, OPPS77387, SPLIT_CT, SPLIT_STEREO, SPLIT_US = range(8)
 
 # Sites: primary diagnosis codes, optional secondary codes and their probability.
 SITES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], float], ...] = (
@@ -231,33 +242,39 @@ _ENERGY_PHOTON = np.array([0.05, 0.70, 0.20, 0.05])  # up to 5, 6-10, 11-19, 20+
 _ENERGY_ELECTRON = np.array([0.10, 0.60, 0.25, 0.05])
 
 # Image-guidance code by (era, method): era 0 = through 2014, 1 = 2015-2025, 2 = from 2026.
+# Columns: CT, stereo, ultrasound, tracking, OPPS 77387, split CT, split stereo, split US.
 _FAC_IGRT = np.array(
     [
-        [_C["77014"], _C["77421"], _C["76950"], NONE, _C["77421"]],
-        [_C["77014"], NONE, NONE, NONE, _C["77387"]],
-        [NONE] * 5,
+        [_C["77014"], _C["77421"], _C["76950"], NONE, _C["77421"], _C["77014"], _C["77421"],
+         _C["76950"]],
+        [_C["77014"], NONE, NONE, NONE, _C["77387"], _C["77387"], _C["77387"], _C["77387"]],
+        [NONE] * 8,
     ]
-)
+)  # fmt: skip
 _PRO_IGRT = np.array(
     [
-        [_C["77014"], _C["77421"], _C["76950"], NONE, _C["77421"]],
-        [_C["77014"], _C["G6002"], _C["G6001"], NONE, NONE],
-        [_C["77387"]] * 5,
+        [_C["77014"], _C["77421"], _C["76950"], NONE, _C["77421"], _C["77014"], _C["77421"],
+         _C["76950"]],
+        [_C["77014"], _C["G6002"], _C["G6001"], NONE, NONE, _C["77014"], _C["G6002"],
+         _C["G6001"]],
+        [_C["77387"]] * 8,
     ]
-)
+)  # fmt: skip
 _GLOBAL_IGRT = np.array(
     [
-        [_C["77014"], _C["77421"], _C["76950"], _C["0197T"], _C["77014"]],
-        [_C["77014"], _C["G6002"], _C["G6001"], _C["G6017"], _C["77014"]],
-        [_C["77387"]] * 5,
+        [_C["77014"], _C["77421"], _C["76950"], _C["0197T"], _C["77014"], _C["77014"],
+         _C["77421"], _C["76950"]],
+        [_C["77014"], _C["G6002"], _C["G6001"], _C["G6017"], _C["77014"], _C["77014"],
+         _C["G6002"], _C["G6001"]],
+        [_C["77387"]] * 8,
     ]
-)
+)  # fmt: skip
 _GLOBAL_IGRT_MOD = np.array([M_NONE, M_NONE, M_26], dtype=np.int8)
-_METHODS = np.array(  # CT, stereo, ultrasound, tracking, OPPS 77387
+_METHODS = np.array(  # CT, stereo, US, tracking, OPPS 77387, split CT, split stereo, split US
     [
-        [0.60, 0.25, 0.15, 0.00, 0.00],  # hospital IMRT: professional -26 line only
-        [0.60, 0.00, 0.00, 0.00, 0.40],  # hospital 3DCRT/proton
-        [0.45, 0.30, 0.10, 0.15, 0.00],  # freestanding, global claims
+        [0.60, 0.25, 0.15, 0.00, 0.00, 0.00, 0.00, 0.00],  # hospital IMRT: physician -26 only
+        [0.25, 0.00, 0.00, 0.00, 0.10, 0.35, 0.25, 0.05],  # hospital 3DCRT/proton
+        [0.45, 0.30, 0.10, 0.15, 0.00, 0.00, 0.00, 0.00],  # freestanding, global claims
     ]
 )
 # Deleted or not-yet-valid guidance code by era (IGRT001).
@@ -286,8 +303,9 @@ _ERA_WINDOWS = np.array(
     ]
 )
 
-# Per row of the course-type draw: row 0 = clean, rows 1..13 = rule violations, row 14 =
-# pediatric (clean). Each row restricts the kinds, settings, dates and sites a course may have.
+# Per row of the course-type draw: row 0 = clean, rows 1..14 = rule violations, row 15 =
+# pediatric (clean for a child). Each row restricts the kinds, settings, dates and sites a
+# course may have.
 _ALL = tuple(range(N_KINDS))
 _HOSP_FREE = (OPPS, FREESTANDING)
 _ROWS: tuple[tuple[tuple[int, ...], tuple[int, ...], int, tuple[str, ...]], ...] = (
@@ -307,6 +325,7 @@ _ROWS: tuple[tuple[tuple[int, ...], tuple[int, ...], int, tuple[str, ...]], ...]
     (IGRT_KINDS, (OPPS, CAH, FREESTANDING), ANY, ()),  # IGRT011
     (_ALL, (OPPS, CAH, FREESTANDING), PRE2026, ()),  # IGRT012
     ((IMRT, CRT, CRT_IGRT, ELECTRON), (OPPS, CAH, FREESTANDING), MODERN, ()),  # IGRT013
+    ((IMRT,), (OPPS, CAH), MID, ()),  # IGRT014
     ((IMRT, CRT, PROTON), (OPPS, CAH, FREESTANDING), ANY,
      ("glioma", "sarcoma", "lymphoma", "kidney")),  # pediatric
 )  # fmt: skip
@@ -427,9 +446,9 @@ def _vocab(values: tuple[str, ...], index: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string()).take(pa.array(index.astype(np.int32)))
 
 
-def _dates(days: np.ndarray) -> pa.Array:
-    """date32 array from days since 1970-01-01."""
-    return pa.array(days.astype(np.int32), pa.int32()).view(pa.date32())
+def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """date32 array from days since 1970-01-01 (null where `mask`)."""
+    return pa.array(days.astype(np.int32), pa.int32(), mask=mask).cast(pa.date32())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,7 +459,7 @@ Lines = dict[str, np.ndarray]
 
 
 def _draw_rows(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
-    """Which row of _ROWS each patient's course is drawn from (0 clean, 1-13 rule, 14 child).
+    """Which row of _ROWS each patient's course is drawn from (0 clean, 1-14 rule, 15 child).
 
     Stratified: within each group of STRATUM patients every rule gets floor or ceil of
     STRATUM * rate courses, so small extracts still carry every rule.
@@ -515,7 +534,7 @@ def _draw_tags(
             [0, 0, 0.4, 0.3, 0.3, 0, 0, 0, 0],  # 3DCRT+IGRT right breast
             [0, 0, 0, 0, 0, 0, 0.6, 0.4, 0],  # 3DCRT+IGRT rectum: belly board
             [0, 0, 0, 0, 0, 0, 0, 0, 1],  # 3DCRT+IGRT bladder: boost
-            [0.5, 0, 0, 0, 0, 0, 0, 0, 0.5],  # IGRT008 breast: no tag or a decoy "boost"
+            [0.5, 0, 0, 0, 0, 0, 0.5, 0, 0],  # IGRT008 breast: no tag or a decoy "belly_board"
             [0.5, 0, 0.5, 0, 0, 0, 0, 0, 0],  # IGRT008 rectum: no tag or a decoy "prone"
             [0.8, 0, 0.2, 0, 0, 0, 0, 0, 0],  # plain 3DCRT breast
             [0.5, 0.5, 0, 0, 0, 0, 0, 0, 0],  # IMRT left breast
@@ -581,6 +600,7 @@ def _draw_member(rng: np.random.Generator, c: Courses) -> None:
     c["pos"] = np.where(
         rng.random(n) < 0.8, 3, 2
     )  # professional claims of hospital patients: 22 or 19
+    c["fac_birth"] = ~c["hosp"] | (rng.random(n) >= NO_BIRTH_DATE_SHARE)
     providers = np.stack(
         [rng.integers(lo, hi, n) for lo, hi in (_RAD_ONC, _FACILITY, _OFFICE_DOC, _LAB_NPI)]
     )
@@ -886,7 +906,7 @@ def _violation_igrt(c: Courses, pat: np.ndarray, date: np.ndarray) -> Lines:
 
 
 def _inject_violations(c: Courses, lines: Lines) -> Lines:
-    """Apply each course's violation (row 1..13 = IGRT001..IGRT013) on its violation day.
+    """Apply each course's violation (row 1..14 = IGRT001..IGRT014) on its violation day.
 
     IGRT001 the day's guidance lines get a code deleted or not yet valid on the date (77387 in
             2014, 77421 in 2015-2025, 77014-26 in 2026).
@@ -906,6 +926,12 @@ def _inject_violations(c: Courses, lines: Lines) -> Lines:
     IGRT012 a guidance line (not -26) on the simulation day, which has no delivery.
     IGRT013 2026: 77387 without 26; freestanding G6017 day: G6017-TC; otherwise -26 on the
             day's technical-only delivery line.
+    IGRT014 hospital IMRT day 2015-2025: the physician's guidance line loses its -26 (the
+            technical part billed from place of service 19/22).
+    Children (the pediatric row) of guidance courses through 2025 get a second guidance code on
+    one day, which an adult's day would be flagged for (a facility line for hospital patients,
+    whose facility claims may carry no birth date: the member's other claims put them under
+    age).
     Added lines are the ones a clinic would bill: the hospital physician's -26 line or the
     freestanding global line, coded for the date (see _violation_igrt).
     """
@@ -913,11 +939,11 @@ def _inject_violations(c: Courses, lines: Lines) -> Lines:
     return _concat([lines, *_added_violation_lines(c)])
 
 
-V001, V002, V003, V004, V005, V006, V007, V008, V009, V010, V011, V012, V013 = range(1, 14)
+V001, V002, V003, V004, V005, V006, V007, V008, V009, V010, V011, V012, V013, V014 = range(1, 15)
 
 
 def _edit_violation_lines(c: Courses, lines: Lines) -> None:
-    """IGRT001, 002, 003, 006 and 013: change existing lines of the violation day in place."""
+    """IGRT001, 002, 003, 006, 013 and 014: change existing lines of the violation day."""
     pat = lines["pat"]
     row, hosp, kind = c["row"][pat], c["hosp"][pat], c["kind"][pat]
     on_day = lines["day"] == c["vday"][pat]
@@ -942,6 +968,8 @@ def _edit_violation_lines(c: Courses, lines: Lines) -> None:
 
     units[igrt & (row == V006)] = 2
 
+    mod[igrt & (row == V014) & (stream == PRO)] = M_NONE
+
     v_era, guided = _era(c["vdate"]), np.isin(c["kind"], IGRT_KINDS)
     late = (v_era == 2) & guided  # 77387-26 loses its 26
     tracking = ~c["hosp"] & (v_era == 1) & (c["method"] == TRACK) & guided  # G6017-TC
@@ -957,11 +985,21 @@ def _added_violation_lines(c: Courses) -> list[Lines]:
     pats = np.arange(len(row))
     guidance = np.isin(row, (V004, V007, V008, V009, V010))
 
-    second = row == V005
+    # Children of guidance courses through 2025 (from 2026 guidance is 77387-26 alone).
+    child = (row == PEDIATRIC_ROW) & np.isin(c["kind"], IGRT_KINDS) & (_era(vdate) < 2)
+    second = (row == V005) | child
     v_era = np.minimum(_era(vdate), 1)  # IGRT005 courses end before 2026
     # 77014 is the second method, unless the course already uses it: then stereoscopic x-ray.
-    alt = np.where(method == CT, _PRO_IGRT[v_era, STEREO], _C["77014"])
+    uses_ct = np.where(hosp, _PRO_IGRT[v_era, method], _GLOBAL_IGRT[v_era, method]) == _C["77014"]
+    alt = np.where(uses_ct, _PRO_IGRT[v_era, STEREO], _C["77014"])
     alt_stream, alt_mod = np.where(hosp, PRO, GLOBAL), np.where(hosp, M_26, M_NONE)
+    # The hospital bills the second code itself where no physician line names a method (77387
+    # alone; it matches any one method of the other side), and for children (the facility
+    # line, which may lack the birth date).
+    on_facility = hosp & ((method == OPPS77387) | child)
+    alt_stream = np.where(on_facility, FAC, alt_stream)
+    alt_mod = np.where(on_facility, M_NONE, alt_mod)
+    alt = np.where(on_facility & (_FAC_IGRT[v_era, method] == _C["77014"]), _C["77387"], alt)
 
     physics = row == V011
     technical = np.where(hosp, FAC, GLOBAL)  # where a technical (non -26) line goes
@@ -1075,7 +1113,7 @@ def _assemble(
         _vocab(BILLS, np.where(institutional, c["bill"][pat], 0)),
         _vocab(_PAYER_NAMES, c["payer"][pat]),
         _vocab(LOBS, c["lob"][pat]),
-        _dates(c["birth"][pat]),
+        _dates(c["birth"][pat], mask=institutional & ~c["fac_birth"][pat]),
         _vocab(BEAMS, lines["beam"]),
         _vocab(TAGS, lines["tag"]),
         _NPI_IDS.take(pa.array(_provider_index(c, pat, stream))),

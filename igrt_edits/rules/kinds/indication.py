@@ -25,7 +25,9 @@ class Indication(Kind):
         whose claim's diagnoses, the union over its lines, match no indication
         (`no_indication`), or match only indications that need documentation (`requires`
         tags) which no line of the patient-day carries in treatment_indicators
-        (`undocumented`). Claims from a file without a diagnosis column are not checked.
+        (`undocumented`); a tag with `implied_by` classes in the indication table is also
+        carried by a patient-day with a line of one of them. Claims from a file without a
+        diagnosis column are not checked.
 
     Parameters:
         target (table): the lines the rule may flag (see Target parameters).
@@ -111,7 +113,8 @@ class Indication(Kind):
         return out
 
     def classes(self) -> list[LineClass]:
-        return [self.target.line_class, *self.when_any, *self.when_none]
+        implied = [c for classes in self.table.implied.values() for c in classes]
+        return [self.target.line_class, *self.when_any, *self.when_none, *implied]
 
 
 def _codes(value: str) -> list[str]:
@@ -185,4 +188,9 @@ def _day_tags(lines: Lines, rows: np.ndarray, table: IndicationTable) -> np.ndar
     carriers = np.flatnonzero(wanted[lines.day] & (factor.ids >= 0))
     bits = np.zeros(days, dtype=np.int64)
     np.bitwise_or.at(bits, lines.day[carriers], value_bits[factor.ids[carriers]])
-    return bits[lines.day[rows]]
+    bits = bits[lines.day[rows]]
+    position = {t: i for i, t in enumerate(table.tags)}
+    for tag, classes in table.implied.items():
+        if tag in position and classes:
+            bits |= np.where(lines.has("patient_day", classes, rows), 1 << position[tag], 0)
+    return bits

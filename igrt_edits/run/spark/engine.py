@@ -7,7 +7,9 @@ Needs the `spark` extra (`pip install igrt-edits[spark]`). A run has three steps
    Spark (`binaryFile`) and parsed by the local run's readers, so every file keeps its name and
    every row the row number a spreadsheet shows; a DataFrame handed to `check_dataframe` is
    validated batch by batch.
-2. Reject claims under two patient ids and repeated claim lines, found with two aggregations.
+2. Reject claims under two patient ids and repeated claim lines, found with two aggregations;
+   then decide each line's scope, a line without an age of its own taking the birth date its
+   member's lines agree on (one more aggregation, per patient).
 3. Bucket the checked lines by a hash of patient_id (`pmod(xxhash64(patient_id), N)`), so every
    patient's lines meet in one bucket, and run `find_issues` on each bucket (`applyInPandas`).
 """
@@ -57,6 +59,7 @@ from igrt_edits.run.distributed import (
     REJECT,
     STAGED_SCHEMA,
     find_in_bucket,
+    scope,
     stage_extract,
     stage_file,
 )
@@ -395,7 +398,7 @@ def check_files(
                     yield from table.to_batches(max_chunksize=STAGED_BATCH_ROWS)
 
     staged = raw.select("path", "content").mapInArrow(stage, STAGED_DDL)
-    run = _finish(spark, staged, ruleset, buckets, started)
+    run = _finish(spark, staged, ruleset, context, buckets, started)
     run.skipped_files = [str(p) for p in skipped]
     return catalog, ruleset, run
 
@@ -465,7 +468,7 @@ def check_dataframe(
             yield from _stage_batch(pa.Table.from_batches([batch]), columns, context)
 
     staged = picked.mapInArrow(stage, STAGED_DDL)
-    return _finish(frame.sparkSession, staged, ruleset, buckets, started)
+    return _finish(frame.sparkSession, staged, ruleset, context, buckets, started)
 
 
 def _stage_batch(
@@ -534,12 +537,14 @@ def _finish(
     spark: SparkSession,
     staged: DataFrame,
     ruleset: RuleSet,
+    context: ContextOptions,
     buckets: int | None,
     started: float,
 ) -> SparkRun:
     staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
     files = staged_files(staged)
     lines, conflicts = _reject_conflicts(staged.where(F.col("record") == LINE))
+    lines = _with_scope(lines, context)
     rejects = (
         staged.where(F.col("record") == REJECT)
         .select(
@@ -597,6 +602,33 @@ def _reject_conflicts(lines: DataFrame) -> tuple[DataFrame, DataFrame]:
         _conflict_rejects(in_repeated, "line_number", REPEATED_LINE_REASON)
     )
     return rest.join(repeated, keys, "left_anti"), conflicts
+
+
+def _with_scope(lines: DataFrame, context: ContextOptions) -> DataFrame:
+    """Accepted lines with `in_scope`, decided as the local run does (`distributed.scope`).
+
+    One aggregation finds the birth date each member's lines agree on (min == max); the
+    scope itself is worked out batch by batch with the local run's functions.
+    """
+    born = lines.where(F.col("patient_birth_date").isNotNull())
+    member = (
+        born.groupBy("patient_id")
+        .agg(F.min("patient_birth_date").alias("_low"), F.max("patient_birth_date").alias("_high"))
+        .where(F.col("_low") == F.col("_high"))
+        .select("patient_id", F.col("_low").alias("_member_birth"))
+    )
+    joined = lines.join(member, "patient_id", "left")
+    out_schema = joined.drop("_member_birth").schema.add("in_scope", "boolean", False)
+
+    def scoped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            member_birth = table.column("_member_birth").combine_chunks()
+            flags = pa.array(scope(table, member_birth, context))
+            table = table.drop_columns(["_member_birth"]).append_column("in_scope", flags)
+            yield from table.to_batches()
+
+    return joined.mapInArrow(scoped, out_schema)
 
 
 def _small(frame: DataFrame) -> DataFrame:
