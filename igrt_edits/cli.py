@@ -32,6 +32,7 @@ from igrt_edits.report.progress import RunProgress, progress_wanted
 from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
 from igrt_edits.run.check import build_ruleset, run_check
+from igrt_edits.run.on_spark import run_on_spark
 from igrt_edits.run.result import RunResult
 from igrt_edits.util.memory import reuse_freed_memory
 from igrt_edits.version import __version__
@@ -259,7 +260,16 @@ def check(
             log.info("checking %s", ", ".join(paths))
             with RunProgress(progress_wanted(quiet) and engine == "local") as progress:
                 if engine == "spark":
-                    catalog, ruleset, result = run_on_spark(paths, config, plan, stream, buckets)
+                    catalog, ruleset, result = run_on_spark(
+                        paths,
+                        config,
+                        stream=stream,
+                        buckets=buckets,
+                        keeps_lines=plan.keeps_lines,
+                        findings_path=plan.options.output if plan.engine_writes_findings else None,
+                        redactor=plan.redactor,
+                        columns=plan.driver_columns,
+                    )
                 else:
                     streaming = stream_setting(plan, paths, stream)
                     if not streaming:  # streaming is for bounded memory; this is for speed
@@ -338,38 +348,6 @@ def log_run(result: RunResult, rejects_path: str | None) -> None:
             )
         if rejected > REJECTS_LOGGED:
             log.debug("... and %d more rejected rows", rejected - REJECTS_LOGGED)
-
-
-def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
-    """The check on Spark. Parquet findings to a named output are written by Spark (a
-    directory) and only the columns the reporters read are collected; for every other output
-    the findings, rejects and counts are collected into a RunResult, so the output options work
-    as in a local run (except those that read every line)."""
-    if plan.keeps_lines:
-        raise ConfigError(
-            "--annotated, --format junit and --baseline need --engine local"
-            " (they read every line, which stays on Spark)"
-        )
-    if stream:
-        raise ConfigError("--stream is a local-engine mode; Spark partitions by itself")
-    try:
-        from igrt_edits.run.spark.engine import check_files
-    except ImportError as error:
-        raise ConfigError(str(error)) from error
-    catalog, ruleset, run = check_files(paths, config, buckets=buckets)
-    try:
-        if plan.engine_writes_findings:
-            result = run.write_findings(
-                plan.options.output,
-                config.max_reject_rate,
-                redactor=plan.redactor,
-                columns=plan.driver_columns,
-            )
-        else:
-            result = run.result(config.max_reject_rate)
-        return catalog, ruleset, result
-    finally:
-        run.unpersist()
 
 
 CONFIG = click.option(

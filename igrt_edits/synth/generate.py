@@ -33,7 +33,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -454,7 +454,43 @@ def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 # ---------------------------------------------------------------------------------------------
 # Courses (one per patient).
 
-Courses = dict[str, Any]  # per-patient arrays (and the diagnosis strings)
+class Courses(TypedDict, total=False):
+    """One treatment course per patient, as arrays indexed by patient (filled in draw order).
+
+    Integer arrays hold indices into the vocabularies and tables above; dates are days since
+    1970-01-01.
+    """
+
+    row: np.ndarray  # which violation row of _ROWS (0 clean, PEDIATRIC_ROW a child)
+    kind: np.ndarray  # treatment kind (IMRT, CRT, SBRT, ...)
+    site: np.ndarray
+    setting: np.ndarray  # hospital outpatient, freestanding, critical access
+    hosp: np.ndarray  # bool: a hospital bills the technical part
+    start: np.ndarray  # first treatment day
+    level: np.ndarray
+    energy: np.ndarray
+    complex: np.ndarray
+    variant: np.ndarray  # uniform draw for the rarer code choices
+    method: np.ndarray  # the IGRT method
+    tags: np.ndarray  # treatment_indicators profile
+    boost: np.ndarray  # electron boost days at the end
+    total: np.ndarray  # treatment days, boost included
+    step: np.ndarray  # weekdays between fractions
+    vday: np.ndarray  # the fraction a violation goes on
+    vdate: np.ndarray  # its date
+    birth: np.ndarray
+    lob: np.ndarray
+    payer: np.ndarray
+    bill: np.ndarray  # bill type of the facility claim
+    pos: np.ndarray  # place of service of the professional claim
+    fac_birth: np.ndarray  # bool: the facility claim shows the birth date
+    providers: np.ndarray  # rows: radiation oncologist, facility, office doctor, lab
+    dx: pa.Array  # diagnosis strings: radiation claim by patient, office claim at patient + n
+    consult: np.ndarray
+    sim: np.ndarray
+    plan: np.ndarray
+
+
 Lines = dict[str, np.ndarray]
 
 

@@ -26,7 +26,8 @@ from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
 from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import run_check
-from igrt_edits.run.spark.engine import DRIVER_COLUMNS, check_dataframe, check_files
+from igrt_edits.run.spark.accounting import DRIVER_COLUMNS
+from igrt_edits.run.spark.engine import check_dataframe, check_files
 
 DEMO_CSV = SAMPLES / "radonc_demo.csv"
 DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
@@ -293,7 +294,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
 ):
     """A failed run, or a Spark write interrupted before its rename, leaves the prior output
     as it was and nothing next to it; a run that succeeds replaces it."""
-    from igrt_edits.run.spark import engine as spark_module
+    from igrt_edits.run.spark import output as spark_output
 
     target = tmp_path / "findings.parquet"
     target.mkdir()
@@ -305,7 +306,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
     assert too_many.exit_code == 2, too_many.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
-    writer = spark_module._parquet_writer
+    writer = spark_output.parquet_writer
 
     class Interrupted:
         def __init__(self, frame):
@@ -315,7 +316,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
             self.writer.parquet(path)  # every part written, the directory not yet renamed
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(spark_module, "_parquet_writer", Interrupted)
+    monkeypatch.setattr(spark_output, "parquet_writer", Interrupted)
     interrupted = cli(*args)
     assert interrupted.exit_code == 130, interrupted.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
