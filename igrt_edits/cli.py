@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from igrt_edits.catalog.load import kinds as kind_table
 from igrt_edits.catalog.load import load_catalog
-from igrt_edits.config import FAIL_ON, check_rate, load_config, parse_delimiter, parse_mapping
+from igrt_edits.catalog.rule import Catalog
+from igrt_edits.config import Config, check_rate, load_config, parse_delimiter, parse_mapping
+from igrt_edits.contract import EXIT_INTERRUPTED, EXIT_RUN_ERROR, FAIL_ON, ROW_ACCOUNTING
 from igrt_edits.errors import ConfigError, RunError
 from igrt_edits.report import explain as explain_report
+from igrt_edits.report import kinds as kinds_report
 from igrt_edits.report.atomic import sigterm_as_exit
 from igrt_edits.report.formats import FORMATS
 from igrt_edits.report.outputs import (
@@ -27,12 +32,12 @@ from igrt_edits.report.progress import RunProgress, progress_wanted
 from igrt_edits.report.redact import DEFAULT_KEY_ENV, key_from_env
 from igrt_edits.report.table import make_console
 from igrt_edits.run.check import build_ruleset, run_check
+from igrt_edits.run.on_spark import run_on_spark
 from igrt_edits.run.result import RunResult
 from igrt_edits.util.memory import release_freed_memory, reuse_freed_memory
 from igrt_edits.version import __version__
 
 log = logging.getLogger("igrt_edits")
-INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 REJECTS_LOGGED = 100
 
 
@@ -48,6 +53,7 @@ def main() -> None:
 
 
 FILE = click.Path(dir_okay=False)
+PREVIEW_HELP = "Also run preview rules selected by a prefix (without it: only by their id)."
 OUTPUT = click.Path()  # Spark may write Parquet findings as a directory (the plan checks)
 ENGINES = ("local", "spark")
 
@@ -160,6 +166,7 @@ ENGINES = ("local", "spark")
     "--select", multiple=True, help="Rule ids or prefixes to apply (comma-separated or repeated)."
 )
 @click.option("--ignore", multiple=True, help="Rule ids or prefixes to skip.")
+@click.option("--preview", is_flag=True, help=PREVIEW_HELP)
 @click.option(
     "--adult-age",
     type=int,
@@ -207,6 +214,7 @@ def check(
     max_reject_rate: float | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
+    preview: bool,
     adult_age: int | None,
     stream: bool | None,
     engine: str,
@@ -226,6 +234,7 @@ def check(
                 else None,
                 select=_split(select) or None,
                 ignore=_split(ignore) or None,
+                preview=preview or None,
                 adult_age=adult_age,
                 fail_on=fail_on,
             )
@@ -251,7 +260,16 @@ def check(
             log.info("checking %s", ", ".join(paths))
             with RunProgress(progress_wanted(quiet) and engine == "local") as progress:
                 if engine == "spark":
-                    catalog, ruleset, result = run_on_spark(paths, config, plan, stream, buckets)
+                    catalog, ruleset, result = run_on_spark(
+                        paths,
+                        config,
+                        stream=stream,
+                        buckets=buckets,
+                        keeps_lines=plan.keeps_lines,
+                        findings_path=plan.options.output if plan.engine_writes_findings else None,
+                        redactor=plan.redactor,
+                        columns=plan.driver_columns,
+                    )
                 else:
                     streaming = stream_setting(plan, paths, stream)
                     if not streaming:  # streaming is for bounded memory; this is for speed
@@ -279,11 +297,11 @@ def check(
     except OSError as error:  # an output could not be written (disk full, permissions)
         where = f"{error.filename}: " if error.filename else ""
         click.echo(f"igrt-edits: error: {where}{error.strerror or error}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_RUN_ERROR)
     except KeyboardInterrupt:
         # Outputs are written atomically: their temporary files are already gone.
         click.echo("igrt-edits: interrupted", err=True)
-        sys.exit(INTERRUPTED)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(reported.status)
 
 
@@ -313,10 +331,7 @@ def log_run(result: RunResult, rejects_path: str | None) -> None:
         log.info(
             "%s: %d rows read, %d checked, %d rejected, %d out of scope",
             summary.path,
-            *(
-                counts[k]
-                for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
-            ),
+            *(counts[k] for k in ROW_ACCOUNTING),
         )
     rejected = result.rejects.num_rows
     if rejected:
@@ -336,71 +351,65 @@ def log_run(result: RunResult, rejects_path: str | None) -> None:
             log.debug("... and %d more rejected rows", rejected - REJECTS_LOGGED)
 
 
-def run_on_spark(paths, config, plan, stream: bool | None, buckets: int | None):
-    """The check on Spark. Parquet findings to a named output are written by Spark (a
-    directory) and only the columns the reporters read are collected; for every other output
-    the findings, rejects and counts are collected into a RunResult, so the output options work
-    as in a local run (except those that read every line)."""
-    if plan.keeps_lines:
-        raise ConfigError(
-            "--annotated, --format junit and --baseline need --engine local"
-            " (they read every line, which stays on Spark)"
-        )
-    if stream:
-        raise ConfigError("--stream is a local-engine mode; Spark partitions by itself")
-    try:
-        from igrt_edits.run.spark.engine import check_files
-    except ImportError as error:
-        raise ConfigError(str(error)) from error
-    catalog, ruleset, run = check_files(paths, config, buckets=buckets)
-    try:
-        if plan.engine_writes_findings:
-            result = run.write_findings(
-                plan.options.output,
-                config.max_reject_rate,
-                redactor=plan.redactor,
-                columns=plan.driver_columns,
-            )
-        else:
-            result = run.result(config.max_reject_rate)
-        return catalog, ruleset, result
-    finally:
-        run.unpersist()
-
-
-@main.command()
-@click.option(
+CONFIG = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file."
 )
-def rules(config_path: str | None) -> None:
-    """List the rules: id, name, severity and what each flags."""
+
+
+@contextmanager
+def _or_exit() -> Iterator[None]:
+    """A RunError inside becomes its one-line message on stderr and exit status 2."""
     try:
-        config = load_config(Path(config_path) if config_path else None)
-        catalog = load_catalog(extra=config.extra_edits)
-        ruleset = build_ruleset(catalog, config)
+        yield
     except RunError as error:
         click.echo(f"igrt-edits: error: {error}", err=True)
         sys.exit(error.exit_code)
+
+
+def _load(config_path: str | None) -> tuple[Config, Catalog]:
+    config = load_config(Path(config_path) if config_path else None)
+    return config, load_catalog(extra=config.extra_edits)
+
+
+@main.command()
+@CONFIG
+@click.option("--preview", is_flag=True, help=PREVIEW_HELP)
+def rules(config_path: str | None, preview: bool) -> None:
+    """List the rules: id, name, severity (off: not applied) and what each flags."""
+    with _or_exit():
+        config, catalog = _load(config_path)
+        ruleset = build_ruleset(catalog, config.override(preview=preview or None))
     explain_report.print_rules(make_console(sys.stdout), catalog, ruleset)
 
 
 @main.command()
 @click.argument("rule_id")
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file."
-)
+@CONFIG
 def explain(rule_id: str, config_path: str | None) -> None:
     """Explain RULE_ID: what it checks, why, how to fix the claim, its codes and source."""
-    try:
-        config = load_config(Path(config_path) if config_path else None)
-        catalog = load_catalog(extra=config.extra_edits)
+    with _or_exit():
+        config, catalog = _load(config_path)
         rule = catalog.rule(rule_id)
         severity = config.severity.get(rule.id)
         rule = rule.with_severity(severity) if severity else rule
-    except RunError as error:
-        click.echo(f"igrt-edits: error: {error}", err=True)
-        sys.exit(error.exit_code)
     explain_report.print_explanation(make_console(sys.stdout), catalog, rule)
+
+
+@main.command()
+@click.argument("name", required=False)
+@CONFIG
+def kinds(name: str | None, config_path: str | None) -> None:
+    """List the rule kinds, or document kind NAME: what it flags, its parameters, examples."""
+    with _or_exit():
+        _, catalog = _load(config_path)
+        known = kind_table()
+        if name is not None and name not in known:
+            raise ConfigError(f"unknown rule kind {name!r} (kinds: {', '.join(known)})")
+    console = make_console(sys.stdout)
+    if name is None:
+        kinds_report.print_kinds(console, known, catalog)
+    else:
+        kinds_report.print_kind(console, known[name], catalog)
 
 
 @main.command()

@@ -16,6 +16,7 @@ options override it. Relative paths in it are resolved against the file's direct
     adult_age = 19
     extra_edits = ["payer-edits/"]
     severity = { IGRT010 = "info" }
+    preview = false            # true: preview rules run when a prefix selects them
 
     [scheme]                   # professional claims that use CPT codes (77387) instead of G-codes
     cpt_payers = ["Acme Commercial"]
@@ -34,12 +35,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from igrt_edits.contract import FAIL_ON, FAMILY_COLUMNS, INPUT_COLUMNS, SEVERITIES
 from igrt_edits.errors import ConfigError
-from igrt_edits.ingest.columns import CANONICAL
 from igrt_edits.util.toml import Table, load_toml
 
 CONFIG_NAME = "igrt-edits.toml"
-FAIL_ON = ("error", "warning", "info", "never")
 DELIMITER_WORDS = {"comma": ",", "pipe": "|", "tab": "\t", "semicolon": ";", "\\t": "\t"}
 
 
@@ -60,6 +60,8 @@ class Config:
     cpt_lines_of_business: tuple[str, ...] = ()
     enable_indications: tuple[str, ...] = ()
     fail_on: str = "error"
+    preview: bool = False
+    """Preview rules are selected by prefixes too (not only by id), as ruff's --preview."""
 
     def override(self, **changes: Any) -> Config:
         """A copy with the given (non-None) values replaced, as command-line options do."""
@@ -131,9 +133,9 @@ def parse_config(data: dict[str, Any], where: str, base: Path) -> Config:
 def _columns(table: Table) -> dict[str, str | list[str]]:
     mapping: dict[str, str | list[str]] = {}
     for canonical in list(table.data):
-        if canonical not in CANONICAL:
+        if canonical not in INPUT_COLUMNS:
             raise table.fail(
-                canonical, f"not a column of the data contract ({', '.join(CANONICAL)})"
+                canonical, f"not a column of the data contract ({', '.join(INPUT_COLUMNS)})"
             )
         value = table.get(canonical, (str, list))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
@@ -161,8 +163,9 @@ def _rules(table: Table | None, config: Config, base: Path) -> Config:
     severity = {}
     if severity_table is not None:
         for rule_id in list(severity_table.data):
-            severity[rule_id.upper()] = severity_table.choice(rule_id, ("error", "warning", "info"))
+            severity[rule_id.upper()] = severity_table.choice(rule_id, SEVERITIES)
     extra = tuple(_existing(base / p, table) for p in table.strings("extra_edits", []))
+    preview = table.get("preview", bool, None)
     age = table.get("adult_age", int, None)
     if age is not None and not 0 <= age <= 130:
         raise table.fail("adult_age", f"{age} is not an age in years")
@@ -172,6 +175,7 @@ def _rules(table: Table | None, config: Config, base: Path) -> Config:
         severity=severity or None,
         adult_age=age,
         extra_edits=extra or None,
+        preview=preview,
     )
     table.finish()
     return config
@@ -215,9 +219,9 @@ def parse_mapping(items: tuple[str, ...]) -> dict[str, str | list[str]]:
             raise ConfigError(
                 f"--map {item!r}: expected CANONICAL=SOURCE, e.g. procedure_code=HCPCS_CD"
             )
-        if canonical not in CANONICAL:
+        if canonical not in INPUT_COLUMNS:
             raise ConfigError(f"--map {item!r}: {canonical!r} is not a column of the data contract")
-        if canonical in mapping and canonical in ("modifiers", "diagnosis_codes"):
+        if canonical in mapping and canonical in FAMILY_COLUMNS:
             previous = mapping[canonical]
             mapping[canonical] = [
                 *([previous] if isinstance(previous, str) else previous),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from igrt_edits.contract import EXIT_RUN_ERROR
+
 
 class RunError(Exception):
     """The run cannot be done (exit status 2): usage, configuration, input or edit data."""
 
-    exit_code = 2
+    exit_code = EXIT_RUN_ERROR
 
 
 class InputError(RunError):

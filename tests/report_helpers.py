@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.report.digest import ReportData
-from igrt_edits.report.frames import sort_findings
 from igrt_edits.report.summary import build_summary
+from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import run_check
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +46,6 @@ SMALL_ROWS = (
 def demo_report_data() -> ReportData:
     """The demo's run as the analyst reports receive it (no baseline, not redacted)."""
     catalog, ruleset, result = run_check([str(REPO / DEMO)], Config(), line_details=True)
-    findings = sort_findings(result.findings)
+    findings = order_findings(result.findings)
     summary = build_summary(result, catalog, ruleset, findings)
     return ReportData(findings, summary, result.rejects, catalog, ruleset)

@@ -17,6 +17,7 @@ import pytest
 from igrt_edits.config import Config
 from igrt_edits.ingest.readers import plan_read
 from igrt_edits.report.frames import finding_records
+from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import build_ruleset, context_options, run_check
 from igrt_edits.run.distributed import (
     BUCKET_SCHEMA,
@@ -24,7 +25,6 @@ from igrt_edits.run.distributed import (
     LINE,
     REJECT,
     find_in_bucket,
-    order_findings,
     scope_of_whole_run,
     stage_file,
 )

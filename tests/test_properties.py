@@ -23,7 +23,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,30 @@ from hypothesis import strategies as st
 import igrt_edits.run.local as pipeline
 import igrt_edits.run.stream as stream_module
 from igrt_edits.catalog.load import load_catalog
+from igrt_edits.catalog.rule import Catalog
 from igrt_edits.cli import main
 from igrt_edits.config import Config
+from igrt_edits.contract import INPUT_COLUMNS
+from igrt_edits.errors import EditDataError
 from igrt_edits.run.check import run_check
 
-from reference_impl import reference_findings
+from reference_impl import RULES, reference_findings
 
-CATALOG = load_catalog()
+
+@cache
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def _sets() -> dict[str, frozenset[str]]:
+    """The catalog's code sets; none when an edit file is broken (then the tests fail when they
+    load the catalog, instead of the module failing to be collected)."""
+    try:
+        return catalog().data.sets
+    except EditDataError:
+        return {}
+
+
 CONFIG = Config(cpt_lines_of_business=("commercial",))
 
 EXAMPLES = int(os.environ.get("IGRT_PROPERTY_EXAMPLES", "40"))
@@ -54,24 +71,8 @@ PROPERTY = settings(
 # Streaming runs each example through many tiny batches and partitions: half as many examples.
 STREAMING = settings(PROPERTY, max_examples=max(1, EXAMPLES // 2))
 
-COLUMNS = [
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "diagnosis_codes",
-    "claim_type",
-    "bill_type",
-    "place_of_service",
-    "setting",
-    "line_of_business",
-    "patient_birth_date",
-    "beam_modality",
-    "treatment_indicators",
-]
+NOT_DRAWN = ("payer", "patient_age", "provider_id", "charge_amount")
+COLUMNS = [c for c in INPUT_COLUMNS if c not in NOT_DRAWN]
 # Service dates (year, month, day) around the 2015 and 2026 code changes; several per year so
 # patient-days and claims spanning days both occur.
 DAYS = [(2014, 12, 30), (2014, 12, 31), (2015, 1, 2), (2019, 5, 1), (2019, 5, 2), (2025, 12, 31)]
@@ -84,11 +85,15 @@ DATE_FORMS = [
     lambda y, m, d: f"{d:02d}-{MONTHS[m - 1]}-{y}",
 ]
 # Code groups from the catalog (IGRT twice as likely), plus codes no rule uses.
-SETS = CATALOG.data.sets
-GROUPS = [sorted(SETS[name]) for name in ("igrt", "igrt", "imrt_delivery", "nonimrt_delivery")]
-GROUPS += [sorted(SETS[name]) for name in ("sbrt_srs", "brachytherapy_delivery")]
-GROUPS += [sorted(SETS[name]) for name in ("superficial_delivery", "proton_delivery")]
-GROUPS += [sorted(SETS[name]) for name in ("other_external_beam_delivery", "physics_consult")]
+SETS = _sets()
+GROUPS = [
+    sorted(SETS.get(name, ()))
+    for name in (
+        *("igrt", "igrt", "imrt_delivery", "nonimrt_delivery", "sbrt_srs"),
+        *("brachytherapy_delivery", "superficial_delivery", "proton_delivery"),
+        *("other_external_beam_delivery", "physics_consult"),
+    )
+]
 UNUSED_CODES = ["77336", "77427", "77280", "G0463", "99213"]
 GROUPS.append(UNUSED_CODES)
 MODIFIERS = ["", "", "26", "TC", "26,59", "TC 59", "59"]
@@ -196,7 +201,7 @@ def folder() -> Iterator[Path]:
 
 
 def lint_files(paths: list[Path], *, stream: bool = False):
-    _, _, result = run_check([str(p) for p in paths], CONFIG, CATALOG, stream=stream)
+    _, _, result = run_check([str(p) for p in paths], CONFIG, catalog(), stream=stream)
     return result
 
 
@@ -344,4 +349,4 @@ def test_engine_agrees_with_the_reference(rows, damage) -> None:
     elif damage == "other_patient":
         rows.append({**rows[0], "patient_id": "M9", "line_number": "99"})
     expected = reference_findings(rows, cpt_lines_of_business=CONFIG.cpt_lines_of_business)
-    assert keys(lint_rows(rows)) == expected
+    assert {k for k in keys(lint_rows(rows)) if k[0] in RULES} == expected

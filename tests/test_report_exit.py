@@ -8,9 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from igrt_edits.contract import SEVERITY_RANK
 from igrt_edits.report import outputs
 from igrt_edits.report.gate import exit_status
-from igrt_edits.rules.engine import SEVERITY_RANK
 from tests.report_helpers import SMALL_ROWS, run_cli, write_extract
 
 THRESHOLDS = ("error", "warning", "info", "never")

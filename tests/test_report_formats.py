@@ -12,12 +12,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from igrt_edits.contract import FINDING_FIELDS
 from igrt_edits.errors import ConfigError
 from igrt_edits.report.formats import format_for
-from igrt_edits.report.frames import sort_findings
 from igrt_edits.report.github import annotations
 from igrt_edits.report.outputs import OutputOptions, plan_outputs
-from igrt_edits.rules.engine import FINDING_COLUMNS
+from igrt_edits.rules.findings import order_findings
 from tests.report_helpers import DEMO, REPO, run_cli, write_extract
 
 # Claims listed out of order, across two files; two rules on one line (C10:1).
@@ -68,7 +68,7 @@ def test_same_fields_in_the_same_order_everywhere(outputs):
     records = _records(outputs)
     for fmt, rows in records.items():
         assert rows, fmt
-        assert all(list(r) == list(FINDING_COLUMNS) for r in rows), fmt
+        assert all(list(r) == list(FINDING_FIELDS) for r in rows), fmt
     reference = records["json"]
     for fmt in ("jsonl", "csv", "parquet"):
         for got, want in zip(records[fmt], reference, strict=True):
@@ -100,7 +100,7 @@ def test_sorted_by_claim_line_rule_in_every_format(outputs):
 def test_sort_findings_orders_a_shuffled_frame(outputs):
     reference = pd.DataFrame(json.loads(outputs["json"].read_text(encoding="utf-8"))["findings"])
     shuffled = reference.sample(frac=1, random_state=7)
-    assert sort_findings(shuffled).equals(reference)
+    assert order_findings(shuffled).equals(reference)
 
 
 def test_junit_one_case_per_claim_one_failure_per_finding(outputs):

@@ -1,7 +1,9 @@
 """Golden files: every output of `check` on the bundled sample claims, byte for byte.
 
 Run-dependent values (wall time, version, the working directory, file hashes) are replaced by
-placeholders before comparing. To accept a deliberate change, regenerate with
+placeholders before comparing, and so is the summary's list of the rules applied (every rule of
+the catalog, checked on its own below): a golden file names only the rules that have findings,
+so a new rule that finds nothing on the demo changes none of them. To accept a deliberate change, regenerate with
 IGRT_EDITS_UPDATE_GOLDEN=1 (see tests/golden/README.md) and review the diff.
 """
 
@@ -43,6 +45,7 @@ def normalize(text: str) -> str:
     text = re.sub(r'("wall_seconds": )[0-9.]+', r"\g<1>0.0", text)
     text = re.sub(r'(<testsuites [^>]*time=")[0-9.]+(")', r"\g<1>0.0\2", text)
     text = re.sub(r'("sha256": )"[0-9a-f]{64}"', r'\1"<sha256>"', text)
+    text = re.sub(r'("rules_applied": )\[[^\]]*\]', r'\1"<rules applied>"', text)
     text = text.replace(REPO.as_uri() + "/", "<repo>/")
     text = text.replace(f'"version": "{__version__}"', '"version": "<version>"')
     text = text.replace(f'"semanticVersion": "{__version__}"', '"semanticVersion": "<version>"')
@@ -117,6 +120,14 @@ def test_batch_outputs_match_golden(tmp_path):
     summary = summary.replace(str(paths["b.txt"]), "<baseline>")
     check_golden("summary.json", summary)
     check_golden("baseline.txt", paths["b.txt"].read_text(encoding="utf-8"))
+
+
+def test_summary_lists_every_rule_applied(tmp_path, catalog):
+    """What the golden files leave out: by default, every rule of the catalog is applied."""
+    target = tmp_path / "summary.json"
+    run_cli([DEMO, "--summary", str(target), "-q"])
+    summary = json.loads(target.read_text(encoding="utf-8"))
+    assert summary["rules_applied"] == list(catalog.rules)
 
 
 def test_summary_hashes_are_the_inputs_sha256(tmp_path):

@@ -87,9 +87,10 @@ def test_redacted_sarif_validates_and_hides_patients(tmp_path, monkeypatch):
     assert _validate(json.loads(text)) == []
 
 
-def test_driver_lists_every_rule_with_descriptions(demo_log, catalog):
+def test_driver_lists_the_rules_with_results_and_their_descriptions(demo_log, catalog):
     rules = demo_log["runs"][0]["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == list(catalog.rules)
+    fired = {r["ruleId"] for r in demo_log["runs"][0]["results"]}
+    assert [r["id"] for r in rules] == [r for r in catalog.rules if r in fired]
     for rule in rules:
         assert rule["name"] == catalog.rules[rule["id"]].name
         assert 0 < len(rule["shortDescription"]["text"]) <= TEXT_LIMIT
@@ -99,12 +100,12 @@ def test_driver_lists_every_rule_with_descriptions(demo_log, catalog):
         assert rule["defaultConfiguration"]["enabled"] is True
 
 
-def test_rules_not_selected_are_listed_disabled(tmp_path, monkeypatch):
+def test_rules_without_results_are_not_listed(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     log = _sarif(tmp_path, DEMO, "--select", "IGRT004")
-    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
-    assert rules["IGRT004"]["defaultConfiguration"]["enabled"] is True
-    assert rules["IGRT001"]["defaultConfiguration"]["enabled"] is False
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["IGRT004"]
+    assert rules[0]["defaultConfiguration"]["enabled"] is True
     assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"IGRT004"}
 
 

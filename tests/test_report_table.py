@@ -10,9 +10,9 @@ import pytest
 from rich.console import Console
 
 from igrt_edits.config import Config
-from igrt_edits.report.frames import sort_findings
 from igrt_edits.report.summary import build_summary
 from igrt_edits.report.table import make_console, render_table, wrap
+from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import run_check
 from tests.report_helpers import DEMO, REPO, run_cli, write_extract
 
@@ -22,7 +22,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 @pytest.fixture(scope="module")
 def demo(catalog):
     _, ruleset, result = run_check([str(REPO / DEMO)], Config(), catalog)
-    return sort_findings(result.findings), build_summary(result, catalog, ruleset)
+    return order_findings(result.findings), build_summary(result, catalog, ruleset)
 
 
 def _render(findings, summary, **console_options) -> str:
@@ -44,7 +44,7 @@ def test_long_names_and_words_still_fit(demo):
     long = findings.copy()
     long["claim_id"] = "CLAIM-" + "X" * 90
     long["source_file"] = "/very/long/path/" + "d" * 70 + "/extract.csv"
-    text = _render(sort_findings(long), summary, width=80)
+    text = _render(order_findings(long), summary, width=80)
     assert max(len(line) for line in text.splitlines()) <= 80
 
 

@@ -20,8 +20,8 @@ from report_helpers import (
     write_extract,
 )
 
+from igrt_edits.contract import FINDING_FIELDS
 from igrt_edits.report import xlsx
-from igrt_edits.rules.engine import FINDING_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_findings_sheet_holds_every_finding_typed(demo_book):
     sheet = book["Findings"]
     rows = sheet_rows(sheet)
     header = rows[0]
-    assert header[: len(FINDING_COLUMNS)] == FINDING_COLUMNS
+    assert header[: len(FINDING_FIELDS)] == FINDING_FIELDS
     findings = report["findings"]
     assert len(rows) - 1 == len(findings) == report["summary"]["findings"]
     assert sheet.freeze_panes == "A2"
@@ -72,7 +72,7 @@ def test_findings_sheet_carries_the_flagged_lines_charges(demo_book):
     book, report = demo_book
     sheet = book["Findings"]
     header = next(sheet.iter_rows(max_row=1, values_only=True))
-    assert header[len(FINDING_COLUMNS) :] == ("provider_id", "charge_amount")
+    assert header[len(FINDING_FIELDS) :] == ("provider_id", "charge_amount")
     demo = pd.read_csv(REPO / DEMO, dtype=str)
     charge = sheet.cell(2, header.index("charge_amount") + 1)
     assert charge.number_format == xlsx.MONEY_FORMAT

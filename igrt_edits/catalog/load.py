@@ -26,11 +26,12 @@ from igrt_edits.catalog.model import (
     expand_codes,
 )
 from igrt_edits.catalog.rule import STATUSES, Catalog, Explanation, Rule
+from igrt_edits.contract import SEVERITIES
 from igrt_edits.errors import EditDataError
 from igrt_edits.rules.kinds import KINDS
+from igrt_edits.rules.kinds.base import Kind
 from igrt_edits.util.toml import Table, load_toml
 
-SEVERITIES = ("error", "warning", "info")
 STANDARD_FIELDS = (
     "rule_id",
     "code",
@@ -46,6 +47,11 @@ STANDARD_FIELDS = (
     "related_codes",
     "with_related",
 )
+
+
+def kinds() -> dict[str, type[Kind]]:
+    """The rule kinds a rule file may name (`kind = "..."`), by name."""
+    return dict(KINDS)
 
 
 def default_edits_dir() -> Path:

@@ -14,11 +14,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from igrt_edits.contract import INPUT_COLUMNS, REQUIRED_COLUMNS
 from igrt_edits.errors import InputError
 
-REQUIRED = ("claim_id", "line_number", "patient_id", "service_date", "procedure_code")
-
-ALIASES: dict[str, tuple[str, ...]] = {
+_OTHER_NAMES: dict[str, tuple[str, ...]] = {
     "claim_id": ("claim_number", "clm_id"),
     "line_number": ("line_no", "line_num", "clm_line_num"),
     "patient_id": ("member_id", "subscriber_id", "bene_id"),
@@ -31,24 +30,21 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "rev_cntr_dt",
     ),
     "procedure_code": ("hcpcs", "hcpcs_code", "hcpcs_cd", "cpt", "cpt_code", "proc_code"),
-    "modifiers": (),
     "units": ("units_of_service", "service_units", "qty", "line_srvc_cnt", "rev_cntr_unit_cnt"),
-    "diagnosis_codes": (),
     "claim_type": ("nch_clm_type_cd",),
     "place_of_service": ("pos", "line_place_of_srvc_cd"),
     "bill_type": ("type_of_bill", "tob"),
-    "setting": (),
     "payer": ("payer_id", "plan"),
-    "line_of_business": (),
     "patient_birth_date": ("birth_date", "dob"),
     "patient_age": ("age",),
     "beam_modality": ("modality",),
-    "treatment_indicators": (),
     "provider_id": ("rendering_npi", "billing_npi", "prf_physn_npi", "rndrng_physn_npi"),
     "charge_amount": ("line_charge", "charge", "line_sbmtd_chrg_amt", "rev_cntr_tot_chrg_amt"),
 }
+ALIASES = {name: _OTHER_NAMES.get(name, ()) for name in INPUT_COLUMNS}
+"""Other names each canonical column is known by in extracts."""
 
-# Canonical columns that may also arrive as a family of numbered columns.
+# How the members of a family column are named (FAMILY_COLUMNS).
 FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
     "modifiers": (
         re.compile(r"^(?:modifier|mod)_?([1-4])$"),
@@ -59,8 +55,6 @@ FAMILIES: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(r"^(prncpal)_dgns_cd$"),
     ),
 }
-
-CANONICAL = tuple(ALIASES)
 
 COMPOSITES: dict[str, tuple[str, ...]] = {
     "bill_type": ("clm_fac_type_cd", "clm_srvc_clsfctn_type_cd", "clm_freq_cd"),
@@ -194,7 +188,7 @@ def match_columns(
                 claimed[header] = family
                 break
 
-    missing = [c for c in REQUIRED if c not in single]
+    missing = [c for c in REQUIRED_COLUMNS if c not in single]
     if missing:
         raise InputError(_missing_message(file, missing[0], headers, claimed))
     composites = _composites(by_norm, single, claimed)
@@ -242,7 +236,7 @@ def _missing_message(file: str, missing: str, headers: Sequence[str], claimed: d
         # A headerless file: its first line holds member data, which a message must not echo.
         return (
             f"{file}: no header row: the first line holds values, not column names"
-            f" (the file needs a header naming at least {', '.join(REQUIRED)})"
+            f" (the file needs a header naming at least {', '.join(REQUIRED_COLUMNS)})"
         )
     candidates = [h for h in headers if h not in claimed]
     names = {normalize_name(h): h for h in candidates}

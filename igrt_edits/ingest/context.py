@@ -18,21 +18,33 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.contract import BILLING_SIDES, CLAIM_TYPES, COMPONENTS, SCHEMES, SETTINGS
 from igrt_edits.ingest.normalize import years_between
 from igrt_edits.util.arrow import as_dictionary, coded, single_chunk, spread, text_values
 
 # Derived columns are small integer codes; position 0 is "unknown" (a null in the output).
-SETTING_NAMES = ("", "OPPS", "MPFS", "OTHER")
-SCHEME_NAMES = ("", "cpt", "gcode")
-COMPONENT_NAMES = ("", "PC", "TC", "global")
-CLAIM_TYPE_NAMES = ("", "professional", "institutional")
-SIDE_NAMES = ("", "professional", "technical", "both")
-"""Billing side: `both` is a global line of a claim that is not institutional (it bills the
-professional and the technical part)."""
-_UNKNOWN, _OPPS, _MPFS, _OTHER = range(4)
-_PROFESSIONAL, _INSTITUTIONAL = 1, 2
-_PC, _TC, _GLOBAL = 1, 2, 3
+SETTING_NAMES = ("", *SETTINGS)
+SCHEME_NAMES = ("", *SCHEMES)
+COMPONENT_NAMES = ("", *COMPONENTS)
+CLAIM_TYPE_NAMES = ("", *CLAIM_TYPES)
+SIDE_NAMES = ("", *BILLING_SIDES)
+_UNKNOWN = 0
+_OPPS, _MPFS, _OTHER = (SETTING_NAMES.index(s) for s in ("OPPS", "MPFS", "OTHER"))
+_CPT, _GCODE = (SCHEME_NAMES.index(s) for s in ("cpt", "gcode"))
+_PROFESSIONAL, _INSTITUTIONAL = (CLAIM_TYPE_NAMES.index(c) for c in CLAIM_TYPES)
+_PC, _TC, _GLOBAL = (COMPONENT_NAMES.index(c) for c in ("PC", "TC", "global"))
 OPPS_BILL_TYPES = ("012", "013", "014")
+CONTEXT_SCHEMA = pa.schema(
+    [
+        ("_file", pa.int32()),
+        ("_row", pa.int64()),
+        ("patient_birth_date", pa.date32()),
+        ("diagnosis_known", pa.bool_()),
+    ]
+)
+"""Columns a normalized line with context carries besides the contract's (LINE_SCHEMA): its
+input file (a number) and row, its own birth date (scope is decided once the member's lines
+are together, see `member_ages`), whether its file has diagnoses."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +150,9 @@ def derive_scheme(lines: pa.Table, setting: np.ndarray, options: ContextOptions)
     cpt_lob = _classify(
         lines.column("line_of_business"), lambda v: np.isin(v, list(options.cpt_lines_of_business))
     )
-    mpfs_scheme = np.where(cpt_payer | cpt_lob, 1, 2)
-    return np.select([setting == _OPPS, setting == _MPFS], [1, mpfs_scheme], 0).astype(np.int8)
+    mpfs_scheme = np.where(cpt_payer | cpt_lob, _CPT, _GCODE)
+    chosen = np.select([setting == _OPPS, setting == _MPFS], [_CPT, mpfs_scheme], _UNKNOWN)
+    return chosen.astype(np.int8)
 
 
 def derive_component(lines: pa.Table) -> np.ndarray:
@@ -147,7 +160,8 @@ def derive_component(lines: pa.Table) -> np.ndarray:
 
     def component(values: np.ndarray) -> np.ndarray:
         tokens = [set(v.split(",")) for v in values]
-        return np.array([1 if "26" in t else 2 if "TC" in t else 3 for t in tokens], np.int8)
+        codes = [_PC if "26" in t else _TC if "TC" in t else _GLOBAL for t in tokens]
+        return np.array(codes, np.int8)
 
     return _classify(lines.column("modifiers"), component)
 

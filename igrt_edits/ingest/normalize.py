@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.contract import REJECT_SCHEMA
 from igrt_edits.errors import InputError
 from igrt_edits.ingest.dates import parse_dates
 from igrt_edits.ingest.readers import Extract
@@ -60,16 +61,6 @@ SETTINGS = {
 MAX_LINE_NUMBER = 2**31 - 1
 SHOWN_CHARS = 40
 
-REJECT_SCHEMA = pa.schema(
-    [
-        ("source_file", pa.string()),
-        ("source_row", pa.int64()),
-        ("claim_id", pa.string()),
-        ("line_number", pa.string()),
-        ("column", pa.string()),
-        ("reason", pa.string()),
-    ]
-)
 TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -465,6 +456,22 @@ def combine_token_columns(
     texts = _join_tokens([list(v[combos[:, i]]) for i, v in enumerate(values)], split, upper)
     mapped = pc.dictionary_encode(texts)
     return pa.DictionaryArray.from_arrays(mapped.indices.take(pa.array(key)), mapped.dictionary)
+
+
+def join_diagnoses(lines: pa.Table) -> pa.DictionaryArray:
+    """Each line's diagnosis codes from all its diagnosis columns (`diagnosis_codes.N`) as one
+    `C50912,Z923` value, null for a line without any (or a table without such columns)."""
+    parts = [
+        as_dictionary(single_chunk(lines.column(n)))
+        for n in lines.column_names
+        if n.startswith("diagnosis_codes.")
+    ]
+    if not parts:
+        return pa.nulls(lines.num_rows, TEXT)
+    joined = combine_token_columns(parts, DIAGNOSIS_SPLIT)
+    blank = spread(joined, np.asarray(pc.fill_null(pc.equal(joined.dictionary, ""), True)), True)
+    indices = np.where(blank, 0, indices_of(joined)).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=blank), joined.dictionary)
 
 
 def _join_tokens(columns: list[list[str | None]], split: re.Pattern[str], upper: bool) -> pa.Array:

@@ -19,37 +19,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.contract import LINE_SCHEMA, SEVERITY_RANK
 from igrt_edits.errors import RunError
+from igrt_edits.ingest.context import CONTEXT_SCHEMA
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import finding_line_keys, line_keys
-from igrt_edits.rules.engine import SEVERITY_RANK
 from igrt_edits.run.result import RunResult
 
-LINE_COLUMNS = (
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "diagnosis_codes",
-    "claim_type",
-    "bill_type",
-    "place_of_service",
-    "setting",
-    "scheme",
-    "component",
-    "billing_side",
-    "payer",
-    "line_of_business",
-    "beam_modality",
-    "treatment_indicators",
-    "age",
-    "provider_id",
-    "charge_amount",
-)
-INTERNAL = {"_file", "_row", "diagnosis_known", "_status", "patient_birth_date"}
+LINE_COLUMNS = tuple(LINE_SCHEMA.names)
+"""Normalized line values, under the contract's names, in its order."""
+INTERNAL = {*CONTEXT_SCHEMA.names, "_status"}
 SEVERITY_NAMES = np.array(sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__), dtype=object)
 
 

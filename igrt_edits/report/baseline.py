@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from igrt_edits.errors import ConfigError
 from igrt_edits.report.atomic import atomic_text
-from igrt_edits.report.frames import text_column
+from igrt_edits.rules.findings import text_column
 
 HEADER = (
     "# igrt-edits baseline v1\n"

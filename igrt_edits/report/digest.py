@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from igrt_edits.catalog.rule import Catalog
-from igrt_edits.rules.engine import SEVERITY_RANK, RuleSet
+from igrt_edits.contract import SEVERITIES, SEVERITY_RANK
+from igrt_edits.rules.engine import RuleSet
 
-SEVERITIES = ("error", "warning", "info")
 LINE = ["source_file", "source_row"]
 NO_PROVIDER = "(no provider id)"
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 
 from rich.console import Console
 from rich.table import Table
 
 from igrt_edits.catalog.rule import Catalog, Rule
+from igrt_edits.report.kinds import print_sections
 from igrt_edits.report.table import SEVERITY_STYLE
 from igrt_edits.rules.engine import RuleSet
 
@@ -30,7 +30,8 @@ def print_rules(console: Console, catalog: Catalog, ruleset: RuleSet) -> None:
         shown = active.get(rule.id)
         severity = shown.severity if shown else "off"
         style = SEVERITY_STYLE.get(severity, "dim")
-        table.add_row(rule.id, rule.name, f"[{style}]{severity}[/]", rule.summary)
+        status = "" if rule.status == "stable" else f" ({rule.status})"
+        table.add_row(rule.id, rule.name, f"[{style}]{severity}[/]{status}", rule.summary)
     console.print(table)
 
 
@@ -60,8 +61,10 @@ def print_explanation(console: Console, catalog: Catalog, rule: Rule) -> None:
     console.print("[bold]How it is checked[/]")
     for line in rule.kind.describe():
         console.print(f"  {line}")
-    console.print(f"  Rule kind: {rule.kind.name}: {_first_line(type(rule.kind))}")
+    kind = type(rule.kind)
+    console.print(f"  Rule kind: {kind.name} (igrt-edits kinds {kind.name} documents it)")
     console.print()
+    print_sections(console, kind, ("Flags", "Parameters"))
     console.print("[bold]Code sets[/]")
     seen = set()
     for line_class in rule.kind.classes():
@@ -80,7 +83,3 @@ def print_explanation(console: Console, catalog: Catalog, rule: Rule) -> None:
     console.print(f"[bold]Source[/] {rule.policy_ref}")
     console.print(f"[bold]Defined in[/] {rule.source}")
 
-
-def _first_line(kind: type) -> str:
-    doc = inspect.getdoc(kind) or ""
-    return doc.splitlines()[0] if doc else ""

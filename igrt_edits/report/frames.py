@@ -12,61 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.rules.engine import (
-    FINDING_COLUMNS,
-    FINDINGS_SCHEMA,
-    LINE_DETAIL_COLUMNS,
-    encoded_table,
-)
-from igrt_edits.rules.engine import findings_table as engine_findings_table
+from igrt_edits.contract import FINDING_FIELDS, FINDINGS_FILE_SCHEMA
+from igrt_edits.rules.findings import encoded_table, to_arrow
 from igrt_edits.util.arrow import from_series
-
-FINDING_SCHEMA = FINDINGS_SCHEMA.set(
-    FINDINGS_SCHEMA.get_field_index("service_date"), pa.field("service_date", pa.date32())
-)
-"""The findings in output files: the engine's schema with service dates as dates."""
-
-
-def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """Findings ordered by claim_id, line_number, rule_id (the order of every format).
-
-    The contract's columns, in its order; findings with some of them (collected from an engine
-    that wrote the rest itself) keep those. Line details (a run's LINE_DETAIL_COLUMNS) follow.
-    """
-    columns = [c for c in (*FINDING_COLUMNS, *LINE_DETAIL_COLUMNS) if c in findings.columns]
-    if findings.empty or in_contract_order(findings):
-        return findings[columns].reset_index(drop=True)
-    order = np.lexsort(
-        (
-            findings["rule_id"].to_numpy(dtype=str),
-            findings["line_number"].to_numpy(dtype=np.int64),
-            findings["claim_id"].to_numpy(dtype=str),
-        )
-    )
-    return findings.iloc[order][columns].reset_index(drop=True)
-
-
-def in_contract_order(findings: pd.DataFrame) -> bool:
-    """Whether each finding sorts at or after the one before (the engine's come in order);
-    one vector comparison per key, no sort."""
-    claim = text_column(findings["claim_id"])
-    line = findings["line_number"].to_numpy(dtype=np.int64)
-    rules = pc.dictionary_encode(text_column(findings["rule_id"]))
-    rank = np.empty(len(rules.dictionary), dtype=np.int64)
-    rank[np.asarray(pc.sort_indices(rules.dictionary))] = np.arange(len(rank))
-    rule = rank[np.asarray(pc.fill_null(rules.indices, 0))]
-    before, after = claim.slice(0, len(claim) - 1), claim.slice(1)
-    less = np.asarray(pc.fill_null(pc.less(before, after), False))
-    same = np.asarray(pc.fill_null(pc.equal(before, after), False))
-    same_line = line[:-1] == line[1:]
-    later = (line[:-1] < line[1:]) | (same_line & (rule[:-1] <= rule[1:]))
-    return bool(np.all(less | (same & later)))
-
-
-def text_column(series: pd.Series) -> pa.Array:
-    """A text column of the findings as one plain Arrow string array (a dictionary decoded)."""
-    column = from_series(series, pa.string())
-    return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
 
 def text_ids(series: pd.Series) -> np.ndarray:
@@ -82,7 +30,7 @@ def text_ids(series: pd.Series) -> np.ndarray:
 
 def findings_table(findings: pd.DataFrame) -> pa.Table:
     """Findings as Arrow for output: dates as date32, related lines as list<string>."""
-    return engine_findings_table(findings).cast(FINDING_SCHEMA)
+    return to_arrow(findings).cast(FINDINGS_FILE_SCHEMA)
 
 
 SLICE_ROWS = 1024 * 1024
@@ -98,10 +46,10 @@ def findings_slices(findings: pd.DataFrame, rows: int = SLICE_ROWS) -> Iterator[
 
 
 def decoded(encoded: pa.Table) -> pa.Table:
-    """Encoded findings in FINDING_SCHEMA. A dictionary column's values are cast (dates
+    """Encoded findings in FINDINGS_FILE_SCHEMA. A dictionary column's values are cast (dates
     parsed) once each and taken per finding, rather than each finding's text cast."""
     columns = []
-    for target in FINDING_SCHEMA:
+    for target in FINDINGS_FILE_SCHEMA:
         column = encoded.column(target.name)
         if pa.types.is_dictionary(column.type):
             column = pa.chunked_array(
@@ -109,7 +57,7 @@ def decoded(encoded: pa.Table) -> pa.Table:
                 target.type,
             )
         columns.append(column.cast(target.type))
-    return pa.table(columns, schema=FINDING_SCHEMA)
+    return pa.table(columns, schema=FINDINGS_FILE_SCHEMA)
 
 
 def finding_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
@@ -127,13 +75,13 @@ def iter_finding_records(findings: pd.DataFrame) -> Iterator[dict[str, Any]]:
     Each slice is built from whole columns (`tolist` gives Python ints and strings) rather
     than row by row.
     """
-    related = FINDING_COLUMNS.index("related_lines")
+    related = FINDING_FIELDS.index("related_lines")
     for start in range(0, len(findings), RECORDS_AT_ONCE):
         part = findings.iloc[start : start + RECORDS_AT_ONCE]
-        columns = [part[c].tolist() for c in FINDING_COLUMNS]
+        columns = [part[c].tolist() for c in FINDING_FIELDS]
         columns[related] = [list(v) for v in columns[related]]
         for values in zip(*columns, strict=True):
-            yield dict(zip(FINDING_COLUMNS, values, strict=True))
+            yield dict(zip(FINDING_FIELDS, values, strict=True))
 
 
 def display_path(path: str, base: Path | None = None) -> str:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from igrt_edits.rules.engine import SEVERITY_RANK
-
-OK, FINDINGS, RUN_ERROR = 0, 1, 2
+from igrt_edits.contract import EXIT_FINDINGS, EXIT_OK, SEVERITY_RANK
 
 
 def exit_status(findings: pd.DataFrame, fail_on: str, *, exit_zero: bool = False) -> int:
@@ -16,6 +14,6 @@ def exit_status(findings: pd.DataFrame, fail_on: str, *, exit_zero: bool = False
     `exit_zero` does not hide that.
     """
     if exit_zero or fail_on == "never" or findings.empty:
-        return OK
+        return EXIT_OK
     ranks = findings["severity"].map(SEVERITY_RANK)
-    return FINDINGS if bool((ranks >= SEVERITY_RANK[fail_on]).any()) else OK
+    return EXIT_FINDINGS if bool((ranks >= SEVERITY_RANK[fail_on]).any()) else EXIT_OK

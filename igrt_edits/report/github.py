@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.report.frames import display_path, text_column
+from igrt_edits.report.frames import display_path
+from igrt_edits.rules.findings import text_column
 
 COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))

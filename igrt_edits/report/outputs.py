@@ -20,6 +20,7 @@ from typing import IO, Any
 import pandas as pd
 
 from igrt_edits.catalog.rule import Catalog
+from igrt_edits.contract import FINDING_FIELDS
 from igrt_edits.errors import ConfigError
 from igrt_edits.ingest.readers import discover
 from igrt_edits.report import github, jsonout, junit, sarif, statistics, tabular
@@ -34,12 +35,13 @@ from igrt_edits.report.formats import (
     format_for,
     tabular_format,
 )
-from igrt_edits.report.frames import findings_slices, sort_findings
+from igrt_edits.report.frames import findings_slices
 from igrt_edits.report.gate import exit_status
 from igrt_edits.report.redact import Redactor
-from igrt_edits.report.summary import build_summary
+from igrt_edits.report.summary import SUMMARY_FIELDS, build_summary
 from igrt_edits.report.table import make_console, render_table
-from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.rules.engine import RuleSet
+from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import should_stream
 from igrt_edits.run.result import RunResult
 
@@ -72,8 +74,6 @@ class OutputOptions:
 
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 """A URI's scheme (two characters at least: `C:` is a drive)."""
-SUMMARY_COLUMNS = ("claim_id", "line_number", "rule_id", "severity", "source_file", "source_row")
-"""Findings columns the summary and exit status read (with the columns that order them)."""
 BASELINE_COLUMNS = ("fingerprint", "service_date", "procedure_code")
 """Further columns a written baseline reads."""
 
@@ -135,8 +135,8 @@ class OutputPlan:
     def driver_columns(self) -> tuple[str, ...]:
         """Findings columns the reporters read when the engine writes the findings."""
         if self.needs_line_details:  # the analyst reports show every field
-            return FINDING_COLUMNS
-        return SUMMARY_COLUMNS + (BASELINE_COLUMNS if self.options.write_baseline else ())
+            return FINDING_FIELDS
+        return SUMMARY_FIELDS + (BASELINE_COLUMNS if self.options.write_baseline else ())
 
 
 def plan_outputs(options: OutputOptions, stdout: IO[str] | None = None) -> OutputPlan:
@@ -242,7 +242,7 @@ def report_findings(
 ) -> Reported:
     """Apply the baseline (write one first if asked) and redaction; count; decide the exit."""
     options = plan.options
-    findings = sort_findings(result.findings)
+    findings = order_findings(result.findings)
     if options.write_baseline:
         write_baseline(options.write_baseline, findings)
     outcome = None

@@ -1,11 +1,13 @@
 """Findings as SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
 
-The tool driver lists every rule of the catalog (rules not applied in this run are marked
-disabled). Each result points at the input file and the line's row (`region.startLine`; a
-CSV row is a text line unless a quoted field spans lines; an X12 line points at the line and
-column where its service segment starts, its `source_row` being the segment number), names
-the claim and the claim line as logical locations and carries the finding's fingerprint in
-`partialFingerprints`, so code scanning tracks the same finding across runs.
+The tool driver lists the rules that have results, in catalog order (as ruff's SARIF lists
+only the rules that appear in results), so a run's log does not change when the catalog gains a
+rule that finds nothing. Each result points at the input file and the line's row
+(`region.startLine`; a CSV row is a text line unless a quoted field spans lines; an X12 line
+points at the line and column where its service segment starts, its `source_row` being the
+segment number), names the claim and the claim line as logical locations and carries the
+finding's fingerprint in `partialFingerprints`, so code scanning tracks the same finding across
+runs.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import IO, Any
 import pandas as pd
 
 from igrt_edits.catalog.rule import Catalog, Rule
+from igrt_edits.contract import FINDING_FIELDS, ROW_ACCOUNTING
 from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import file_uri, iter_finding_records
 from igrt_edits.report.jsonout import compact_lines, write_array
-from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet
+from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
 from igrt_edits.version import __version__
 
@@ -40,7 +43,7 @@ MIME_TYPES = {
     "x12": "application/edi-x12",
 }
 RESULTS_MARK = "\u0000results"
-PROPERTY_FIELDS = tuple(c for c in FINDING_COLUMNS if c not in ("rule_id", "message"))
+PROPERTY_FIELDS = tuple(c for c in FINDING_FIELDS if c not in ("rule_id", "message"))
 """A result's properties: every finding field but those SARIF has its own place for."""
 
 
@@ -88,7 +91,8 @@ def sarif_log(
     """The SARIF log of one run; paths relative to `base` (default: working directory)."""
     base = (base or Path.cwd()).resolve()
     active = {r.id: r for r in ruleset.rules}
-    rules = list(catalog.rules.values())
+    fired = set(findings["rule_id"])
+    rules = [r for r in catalog.rules.values() if r.id in fired]
     rule_index = {r.id: i for i, r in enumerate(rules)}
     artifacts = _artifacts(result, base)
     located = {
@@ -101,9 +105,7 @@ def sarif_log(
             iter_finding_records(findings), lines.tolist(), columns.tolist(), strict=True
         )
     ]
-    accounting = {
-        k: summary[k] for k in ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
-    }
+    accounting = {k: summary[k] for k in ROW_ACCOUNTING}
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",

@@ -12,13 +12,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Catalog
+from igrt_edits.contract import FINDINGS_ORDER, SEVERITIES
 from igrt_edits.report.frames import text_ids
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
 from igrt_edits.util.grouping import distinct
 from igrt_edits.version import __version__
 
-SEVERITIES = ("error", "warning", "info")
+SUMMARY_FIELDS = (*FINDINGS_ORDER, "severity", "source_file", "source_row")
+"""The findings fields the summary and the exit status read (with those that order them)."""
 HASH_CHUNK = 1 << 20
 
 

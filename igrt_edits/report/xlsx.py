@@ -29,13 +29,13 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from igrt_edits.contract import FINDING_FIELDS, LINE_DETAIL_FIELDS
 from igrt_edits.report import digest
 from igrt_edits.report.atomic import atomic_path
 from igrt_edits.report.digest import ReportData
 from igrt_edits.report.explain import paragraph
 from igrt_edits.report.frames import findings_table
 from igrt_edits.report.tabular import FORMULA_PATTERN, LIST_SEPARATOR
-from igrt_edits.rules.engine import FINDING_COLUMNS, LINE_DETAIL_COLUMNS
 
 EXCEL_ROWS = 1_048_576
 """Rows in an Excel worksheet (header included)."""
@@ -161,7 +161,7 @@ class Styles:
 
 def finding_columns(findings: pd.DataFrame) -> list[Column]:
     """The contract's fields in order, then the line details the findings carry."""
-    names = [*FINDING_COLUMNS, *(c for c in LINE_DETAIL_COLUMNS if c in findings.columns)]
+    names = [*FINDING_FIELDS, *(c for c in LINE_DETAIL_FIELDS if c in findings.columns)]
     return [
         Column(
             name,
@@ -176,7 +176,7 @@ def findings_arrow(findings: pd.DataFrame) -> pa.Table:
     """The findings typed as the Findings sheet writes them: the output schema (dates as
     dates, related lines as lists), then the line details."""
     table = findings_table(findings)
-    for name in LINE_DETAIL_COLUMNS:
+    for name in LINE_DETAIL_FIELDS:
         if name in findings.columns:
             kind = pa.float64() if name == "charge_amount" else pa.string()
             values = findings[name].astype(object).where(findings[name].notna(), None)

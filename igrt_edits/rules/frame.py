@@ -7,6 +7,7 @@ patient-day's treatment tags.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +15,35 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
+from igrt_edits.contract import LINE_DETAIL_FIELDS, LINE_SCHEMA
+from igrt_edits.ingest.normalize import join_diagnoses
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.rules.lines import ENGINE_COLUMNS, patient_day_key
 from igrt_edits.util.arrow import as_dictionary, single_chunk, take_rows
+
+IDS = ("claim_id", "patient_id")
+FRAME_INPUTS = (
+    *(c for c in ENGINE_COLUMNS if c not in ("diagnosis_codes", "source_file", "source_row")),
+    "charge_amount",
+    "_file",
+    "_row",
+)
+"""The columns of checked lines the frame is built from (besides `diagnosis_codes.N`)."""
+FEW_VALUES = tuple(
+    c
+    for c in FRAME_INPUTS
+    if c in LINE_SCHEMA.names
+    and pa.types.is_string(LINE_SCHEMA.field(c).type)
+    and c not in (*IDS, "diagnosis_codes")
+)
+"""Text columns with few distinct values (codes, modifiers, context): kept dictionary-encoded."""
+
+
+def frame_inputs(names: Sequence[str], details: bool = False) -> list[str]:
+    """Of a checked-lines table's columns, those the frame is built from, in their order
+    (with `details`, also those the findings' line details come from)."""
+    wanted = {*FRAME_INPUTS, *(LINE_DETAIL_FIELDS if details else ())}
+    return [n for n in names if n in wanted or n.startswith("diagnosis_codes.")]
 
 
 @dataclass
@@ -76,24 +102,12 @@ def take_engine_frame(
     """
     table = lines.pop()
     rows, day = _kept_rows(table, keys, checked, ruleset)
-    replaced = ("claim_id", "patient_id")  # rebuilt from the keys below
-    needed = [
-        n
-        for n in table.column_names
-        if (n in ENGINE_COLUMNS and n not in replaced)
-        or n in ("charge_amount", "_file", "_row")
-        or (details and n == "provider_id")
-        or n.startswith("diagnosis_codes.")
-    ]
-    held = [table.select(needed)]
+    # the ids are rebuilt from the keys below
+    names = frame_inputs(table.column_names, details)
+    held = [table.select([n for n in names if n not in IDS])]
     del table  # now only `held` has the lines, so taking them frees them
     subset = _take_columns(held, rows)
-    dx_columns = [n for n in subset.column_names if n.startswith("diagnosis_codes.")]
-    if dx_columns:
-        parts = [as_dictionary(single_chunk(subset.column(n))) for n in dx_columns]
-        diagnoses = combine_token_columns(parts, DIAGNOSIS_SPLIT)
-    else:
-        diagnoses = pa.nulls(subset.num_rows, pa.dictionary(pa.int32(), pa.string()))
+    diagnoses = join_diagnoses(subset)
     file_index = np.asarray(single_chunk(subset.column("_file"))).astype(np.int32)
     claim, patient = keys.claim.take(rows), keys.patient.take(rows)
     columns = {name: subset.column(name) for name in ENGINE_COLUMNS if name in subset.column_names}
@@ -112,7 +126,7 @@ def take_engine_frame(
     }
     columns["charge_amount"] = subset.column("charge_amount")
     ordered = [*ENGINE_COLUMNS, "_claim_key", "_day_key", "charge_amount"]
-    if "provider_id" in needed:
+    if "provider_id" in names:
         columns["provider_id"] = subset.column("provider_id")
         ordered.append("provider_id")
     return pa.table({name: columns[name] for name in ordered}).to_pandas(types_mapper=pd.ArrowDtype)

@@ -18,34 +18,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from igrt_edits.catalog.model import LineClass
+from igrt_edits.contract import LINE_SCHEMA
 from igrt_edits.util.arrow import single_chunk
 from igrt_edits.util.grouping import block_key
 
 Scope = Literal["patient_day", "claim", "claim_or_patient_day"]
 SCOPES: tuple[str, ...] = ("patient_day", "claim", "claim_or_patient_day")
 
-# The columns the engine reads; `normalized_frame` builds exactly these.
+NOT_READ = (
+    "bill_type",
+    "payer",
+    "line_of_business",
+    "age",
+    "provider_id",
+    "charge_amount",
+)
+"""Fields of a checked line no rule reads (the context is derived from the first three)."""
 ENGINE_COLUMNS = (
-    "claim_id",
-    "line_number",
-    "patient_id",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "diagnosis_codes",
+    *(c for c in LINE_SCHEMA.names if c not in NOT_READ),
     "diagnosis_known",
-    "setting",
-    "scheme",
-    "claim_type",
-    "place_of_service",
-    "component",
-    "billing_side",
-    "beam_modality",
-    "treatment_indicators",
     "source_file",
     "source_row",
 )
+"""The columns the engine reads (the engine frame has exactly these, see rules/frame.py)."""
 
 
 class Factor:

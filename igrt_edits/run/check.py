@@ -5,6 +5,7 @@ Used by the CLI and by tests.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from igrt_edits.run.local import LoadOptions, Progress, lint_in_memory, lint_pla
 from igrt_edits.run.result import RunResult
 from igrt_edits.run.stream import lint_streamed
 
+log = logging.getLogger("igrt_edits")
 
 def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
     """Rules chosen by configuration; unknown rule ids or indication ids are errors."""
@@ -37,13 +39,19 @@ def build_ruleset(catalog: Catalog, config: Config) -> RuleSet:
                 f"[indications] enable: {row!r} is not an optional indication row"
                 f" (optional rows: {', '.join(sorted(optional))})"
             )
-    return RuleSet.build(
+    ruleset = RuleSet.build(
         catalog,
         select=config.select,
         ignore=config.ignore,
         severity=config.severity,
         options=RunOptions(enabled_indications=frozenset(config.enable_indications)),
+        preview=config.preview,
     )
+    named = {s.upper() for s in config.select}
+    for rule in ruleset.rules:
+        if rule.status == "deprecated" and rule.id in named:
+            log.warning("rule %s is deprecated and will be removed (%s)", rule.id, rule.source)
+    return ruleset
 
 
 def context_options(config: Config) -> ContextOptions:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from igrt_edits.ingest.normalize import REJECT_SCHEMA
+from igrt_edits.contract import REJECT_SCHEMA
 from igrt_edits.rules.frame import Keys
 from igrt_edits.util.arrow import single_chunk
 from igrt_edits.util.grouping import block_key

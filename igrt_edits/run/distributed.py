@@ -25,17 +25,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.contract import LINE_SCHEMA
 from igrt_edits.ingest.context import (
+    CONTEXT_SCHEMA,
     ContextOptions,
     in_scope,
     member_ages,
     member_birth_dates,
     with_context,
 )
-from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns, normalize_extract
+from igrt_edits.ingest.normalize import join_diagnoses, normalize_extract
 from igrt_edits.ingest.readers import Extract, ReadPlan, iter_extracts
-from igrt_edits.rules.engine import FINDING_COLUMNS, RuleSet, find_issues
-from igrt_edits.rules.frame import Keys, engine_frame
+from igrt_edits.rules.engine import RuleSet, find_issues
+from igrt_edits.rules.findings import plain_findings
+from igrt_edits.rules.frame import FEW_VALUES, Keys, engine_frame
+from igrt_edits.rules.lines import ENGINE_COLUMNS
 from igrt_edits.run.local import BATCH_LINES
 from igrt_edits.util.arrow import as_dictionary, single_chunk
 
@@ -46,24 +50,12 @@ LINE_FIELDS = [
     ("file_index", pa.int32()),
     ("source_file", pa.string()),
     ("source_row", pa.int64()),
-    ("claim_id", pa.string()),
-    ("line_number", pa.int64()),
-    ("patient_id", pa.string()),
-    ("service_date", pa.date32()),
-    ("procedure_code", pa.string()),
-    ("modifiers", pa.string()),
-    ("units", pa.float64()),
-    ("diagnosis_codes", pa.string()),
-    ("diagnosis_known", pa.bool_()),
-    ("setting", pa.string()),
-    ("scheme", pa.string()),
-    ("claim_type", pa.string()),
-    ("place_of_service", pa.string()),
-    ("component", pa.string()),
-    ("billing_side", pa.string()),
-    ("beam_modality", pa.string()),
-    ("treatment_indicators", pa.string()),
-    ("charge_amount", pa.float64()),
+    *(
+        LINE_SCHEMA.field(c) if c in LINE_SCHEMA.names else CONTEXT_SCHEMA.field(c)
+        for c in ENGINE_COLUMNS
+        if c not in ("source_file", "source_row")
+    ),
+    LINE_SCHEMA.field("charge_amount"),
 ]
 BUCKET_SCHEMA = pa.schema(LINE_FIELDS)
 
@@ -117,16 +109,9 @@ def stage_file(plan: ReadPlan, file_index: int, context: ContextOptions) -> Iter
 
 def _staged_lines(lines: pa.Table, name: str, file_index: int) -> pa.Table:
     n = lines.num_rows
-    dx_columns = [c for c in lines.column_names if c.startswith("diagnosis_codes.")]
-    if dx_columns:
-        combined = combine_token_columns(
-            [as_dictionary(lines.column(c)) for c in dx_columns], DIAGNOSIS_SPLIT
-        ).cast(pa.string())
-        # A line without any diagnosis stays null, as its source columns were (see
-        # pipeline._context_carriers), so combining it again per bucket gives the same lines.
-        diagnoses = pc.if_else(pc.equal(combined, ""), pa.scalar(None, pa.string()), combined)
-    else:
-        diagnoses = pa.nulls(n, pa.string())
+    # A line without any diagnosis stays null, as its source columns were (see
+    # frame._context_carriers), so combining it again per bucket gives the same lines.
+    diagnoses = join_diagnoses(lines).cast(pa.string())
     columns = {
         "record": pa.array(np.full(n, LINE, dtype=object), pa.string()),
         "file_index": pa.array(np.full(n, file_index, dtype=np.int32)),
@@ -177,21 +162,6 @@ def _fill(table: pa.Table, n: int) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=STAGED_SCHEMA)
 
 
-# Text columns with few distinct values: dictionary-encoded per bucket, as the local run's are.
-DICTIONARY_COLUMNS = (
-    "procedure_code",
-    "modifiers",
-    "setting",
-    "scheme",
-    "claim_type",
-    "place_of_service",
-    "component",
-    "billing_side",
-    "beam_modality",
-    "treatment_indicators",
-)
-
-
 def scope(lines: pa.Table, member_birth: pa.Array, context: ContextOptions) -> np.ndarray:
     """Which staged lines are in scope, given each line's member birth date (the one date the
     member's accepted lines agree on, else null): the local run's `check_lines` decision."""
@@ -228,7 +198,7 @@ def find_in_bucket(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
         for name in BUCKET_SCHEMA.names
         if name not in ("file_index", "source_file", "source_row", "diagnosis_codes")
     }
-    for name in DICTIONARY_COLUMNS:
+    for name in FEW_VALUES:
         columns[name] = as_dictionary(single_chunk(columns[name]))
     columns["diagnosis_codes.0"] = table.column("diagnosis_codes")
     columns["_file"] = files.indices
@@ -237,34 +207,4 @@ def find_in_bucket(frame: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     checked = np.ones(lines.num_rows, dtype=bool)
     names = files.dictionary.to_pylist()
     findings = find_issues(engine_frame(lines, Keys.of(lines), checked, ruleset, names), ruleset)
-    return plain_columns(findings)
-
-
-def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Findings with numpy int64 and object columns only.
-
-    Spark's Arrow conversion fails on pandas `string` dtype columns built by `pd.concat`
-    (the dtype pandas 3 infers for text) and on Arrow-backed columns; int64 and object
-    columns convert on every pandas version.
-    """
-    # An explicit dtype: pandas 3 would infer its string dtype even from an object array.
-    return pd.DataFrame(
-        {
-            name: pd.Series(frame[name].to_numpy(dtype=np.int64), dtype=np.int64)
-            if name in ("line_number", "source_row")
-            else pd.Series(frame[name].to_numpy(dtype=object), dtype=object)
-            for name in FINDING_COLUMNS
-        }
-    )
-
-
-def order_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """Findings in the contract's order (claim_id, line_number, rule_id), as the local run."""
-    order = np.lexsort(
-        (
-            findings["rule_id"].to_numpy(),
-            findings["line_number"].to_numpy(),
-            findings["claim_id"].to_numpy(),
-        )
-    )
-    return findings.iloc[order].reset_index(drop=True)
+    return plain_findings(findings)

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from igrt_edits.contract import LINE_DETAIL_FIELDS, LINE_SCHEMA
 from igrt_edits.ingest.context import (
     ContextOptions,
     in_scope,
@@ -23,9 +24,8 @@ from igrt_edits.ingest.context import (
 )
 from igrt_edits.ingest.normalize import normalize_extract
 from igrt_edits.ingest.readers import ReadPlan, iter_extracts, plan_read
-from igrt_edits.rules.engine import LINE_DETAIL_COLUMNS, RuleSet, run_rules
-from igrt_edits.rules.frame import Keys, take_engine_frame
-from igrt_edits.rules.lines import ENGINE_COLUMNS
+from igrt_edits.rules.engine import RuleSet, run_rules
+from igrt_edits.rules.frame import FRAME_INPUTS, Keys, frame_inputs, take_engine_frame
 from igrt_edits.run.conflicts import reject_conflicts
 from igrt_edits.run.result import (
     FileSummary,
@@ -59,13 +59,13 @@ class LoadOptions:
     keep_lines: bool = False
     """Keep every line in the result (for outputs that echo input lines); costs memory."""
     line_details: bool = False
-    """Give each finding its line's provider and charge (LINE_DETAIL_COLUMNS)."""
+    """Give each finding its line's provider and charge (LINE_DETAIL_FIELDS)."""
 
 
 BATCH_LINES = 1_000_000
 """Lines read and normalized at a time: bounds the memory raw input takes."""
 
-NOT_READ_BY_RULES = ("bill_type", "payer", "line_of_business", "provider_id")
+NOT_READ_BY_RULES = tuple(c for c in LINE_SCHEMA.names if c not in (*FRAME_INPUTS, "age"))
 """Normalized columns that only the context reads, or only outputs echoing lines show (age and
 birth date are read once more, when whole members are together: `check_lines`)."""
 
@@ -101,7 +101,7 @@ def read_normalized(
                 summary.positions.add(extract.source_rows, *extract.positions)
             summary.rows_read += part.rows_read
             rejected.append(part.rejects)
-            kept = LINE_DETAIL_COLUMNS if details else ()
+            kept = LINE_DETAIL_FIELDS if details else ()
             drop = () if keep_lines else tuple(n for n in NOT_READ_BY_RULES if n not in kept)
             on_batch(with_context(part.lines, context, summary.has_diagnosis, drop))
         summaries.append(summary)
@@ -209,10 +209,7 @@ def check_lines(
     schemes = _counts(table.column("scheme").filter(pa.array(checked)))
     patients, claims = _distinct(keys.patient[checked]), _distinct(keys.claim[checked])
     if not keep_lines:  # what the rules do not read can go now
-        wanted = set(ENGINE_COLUMNS) | {"charge_amount", "_file", "_row", "provider_id"}
-        table = table.select(
-            [n for n in table.column_names if n in wanted or n.startswith("diagnosis_codes.")]
-        )
+        table = table.select(frame_inputs(table.column_names, details))
     held = [table]
     del table, file_index  # the frame is built from `held` alone, freeing lines as it goes
     frames = [take_engine_frame(held, keys, checked, ruleset, file_names, details)]

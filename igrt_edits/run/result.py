@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from igrt_edits.catalog.rule import Rule
+from igrt_edits.contract import REJECTS_ORDER, ROW_ACCOUNTING
 from igrt_edits.errors import RejectRateError
 
 
@@ -61,12 +62,8 @@ class FileSummary:
     """X12: where each row's segment is in the file (its row is its segment number)."""
 
     def accounting(self) -> dict[str, int]:
-        return {
-            "rows_read": self.rows_read,
-            "rows_checked": self.rows_checked,
-            "rows_rejected": self.rows_rejected,
-            "rows_out_of_scope": self.rows_out_of_scope,
-        }
+        """Where the file's rows went (ROW_ACCOUNTING)."""
+        return {key: getattr(self, key) for key in ROW_ACCOUNTING}
 
 
 @dataclass(frozen=True)
@@ -118,8 +115,7 @@ class RunResult:
     wall_seconds: float = 0.0
 
     def totals(self) -> dict[str, int]:
-        keys = ("rows_read", "rows_checked", "rows_rejected", "rows_out_of_scope")
-        return {k: sum(f.accounting()[k] for f in self.files) for k in keys}
+        return {k: sum(f.accounting()[k] for f in self.files) for k in ROW_ACCOUNTING}
 
     def text_positions(self, files: pd.Series, rows: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """Line and column (0: not known) in the file of each (source_file, source_row): a
@@ -196,4 +192,4 @@ def check_reject_rate(summaries: list[FileSummary], limit: float | None) -> None
 
 
 def sort_rejects(rejects: pa.Table) -> pa.Table:
-    return rejects.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+    return rejects.sort_by([(c, "ascending") for c in REJECTS_ORDER])

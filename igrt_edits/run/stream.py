@@ -21,20 +21,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-from igrt_edits.ingest.context import ContextOptions
-from igrt_edits.ingest.normalize import DIAGNOSIS_SPLIT, combine_token_columns
-from igrt_edits.rules.engine import (
-    RuleSet,
+from igrt_edits.contract import (
+    LINE_DETAIL_FIELDS,
+    LINE_SCHEMA,
+)
+from igrt_edits.ingest.context import CONTEXT_SCHEMA, ContextOptions
+from igrt_edits.ingest.normalize import join_diagnoses
+from igrt_edits.rules.engine import RuleSet
+from igrt_edits.rules.findings import (
     detail_columns,
     details_as_objects,
     empty_findings,
     encoded_table,
     findings_frame,
-    take_in_order,
+    order_findings_table,
 )
+from igrt_edits.rules.frame import FRAME_INPUTS, IDS
 from igrt_edits.run.local import (
     Checked,
     LoadOptions,
@@ -54,33 +58,24 @@ bounds the memory of the pass)."""
 """Lines per partition the run aims for; a partition is checked in memory."""
 
 TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _partition_field(name: str) -> pa.Field:
+    """A partition column: its line type, text dictionary-encoded but for the ids."""
+    field = LINE_SCHEMA.field(name) if name in LINE_SCHEMA.names else CONTEXT_SCHEMA.field(name)
+    if pa.types.is_string(field.type) and name not in IDS:
+        return field.with_type(TEXT)
+    return field
+
+
 # Ids and diagnoses are written as plain text: a batch's large dictionary would otherwise be
 # written again to every partition the batch touches.
 PARTITION_SCHEMA = pa.schema(
     [
-        ("claim_id", pa.string()),
-        ("patient_id", pa.string()),
-        ("line_number", pa.int64()),
-        ("service_date", pa.date32()),
-        ("procedure_code", TEXT),
-        ("modifiers", TEXT),
-        ("units", pa.float64()),
+        *(_partition_field(n) for n in dict.fromkeys((*FRAME_INPUTS, *LINE_DETAIL_FIELDS))),
         ("diagnosis_codes.0", pa.string()),
-        ("beam_modality", TEXT),
-        ("treatment_indicators", TEXT),
-        ("charge_amount", pa.float64()),
-        ("provider_id", TEXT),
-        ("_file", pa.int32()),
-        ("_row", pa.int64()),
-        ("setting", TEXT),
-        ("scheme", TEXT),
-        ("claim_type", TEXT),
-        ("place_of_service", TEXT),
-        ("component", TEXT),
-        ("billing_side", TEXT),
-        ("age", pa.float32()),
-        ("patient_birth_date", pa.date32()),
-        ("diagnosis_known", pa.bool_()),
+        _partition_field("age"),
+        _partition_field("patient_birth_date"),
     ]
 )
 PAIR_SCHEMA = pa.schema([("claim", pa.uint64()), ("patient", pa.uint64())])
@@ -236,18 +231,7 @@ class Spill:
 
 def _fixed_schema(lines: pa.Table) -> pa.Table:
     """A batch's lines in the partition schema: diagnosis columns joined, extras dropped."""
-    dx = [n for n in lines.column_names if n.startswith("diagnosis_codes.")]
-    if dx:
-        parts = [as_dictionary(single_chunk(lines.column(n))) for n in dx]
-        joined = combine_token_columns(parts, DIAGNOSIS_SPLIT)
-        joined = pa.DictionaryArray.from_arrays(
-            joined.indices,
-            pc.if_else(
-                pc.equal(joined.dictionary, ""), pa.scalar(None, pa.string()), joined.dictionary
-            ),
-        )
-    else:
-        joined = pa.nulls(lines.num_rows, TEXT)
+    joined = join_diagnoses(lines)
     columns = {}
     for field in PARTITION_SCHEMA:
         if field.name == "diagnosis_codes.0":
@@ -264,7 +248,7 @@ class Merged:
 
     def __init__(self, files: int, details: bool = False) -> None:
         self.details = details
-        """The partitions' findings carry line details (LINE_DETAIL_COLUMNS)."""
+        """The partitions' findings carry line details (LINE_DETAIL_FIELDS)."""
         self.findings: list[pa.Table] = []
         self.conflicts: list[pa.Table] = []
         self.checked = np.zeros(files, dtype=np.int64)
@@ -287,22 +271,8 @@ class Merged:
         if self.findings:
             held = [pa.concat_tables(self.findings)]
             self.findings.clear()
-            order = pc.sort_indices(
-                held[0]
-                .select(["claim_id", "line_number", "rule_id"])
-                .cast(
-                    pa.schema(
-                        [
-                            ("claim_id", pa.string()),
-                            ("line_number", pa.int64()),
-                            ("rule_id", pa.string()),
-                        ]
-                    )
-                ),
-                [("claim_id", "ascending"), ("line_number", "ascending"), ("rule_id", "ascending")],
-            )
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
-            findings = findings_frame(take_in_order(held, np.asarray(order)))
+            findings = findings_frame(order_findings_table(held))
             if self.details:
                 findings = details_as_objects(findings)
         else:

@@ -41,13 +41,15 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from igrt_edits.contract import INPUT_COLUMNS
 
 __all__ = [
     "DEFAULT_BATCH_LINES",
@@ -59,27 +61,17 @@ __all__ = [
     "write_extract",
 ]
 
+NOT_GENERATED = ("setting", "patient_age")
+"""Contract columns a generated extract leaves out (the setting and age are derived)."""
+_TYPES = {
+    "line_number": pa.int32(),
+    "service_date": pa.date32(),
+    "units": pa.int32(),
+    "patient_birth_date": pa.date32(),
+    "charge_amount": pa.float64(),
+}
 SCHEMA = pa.schema(
-    [
-        ("claim_id", pa.string()),
-        ("line_number", pa.int32()),
-        ("patient_id", pa.string()),
-        ("service_date", pa.date32()),
-        ("procedure_code", pa.string()),
-        ("modifiers", pa.string()),
-        ("units", pa.int32()),
-        ("diagnosis_codes", pa.string()),
-        ("claim_type", pa.string()),
-        ("place_of_service", pa.string()),
-        ("bill_type", pa.string()),
-        ("payer", pa.string()),
-        ("line_of_business", pa.string()),
-        ("patient_birth_date", pa.date32()),
-        ("beam_modality", pa.string()),
-        ("treatment_indicators", pa.string()),
-        ("provider_id", pa.string()),
-        ("charge_amount", pa.float64()),
-    ]
+    [(name, _TYPES.get(name, pa.string())) for name in INPUT_COLUMNS if name not in NOT_GENERATED]
 )
 """Column names and Parquet types of a generated extract (the data contract's names)."""
 
@@ -478,7 +470,43 @@ def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
 # ---------------------------------------------------------------------------------------------
 # Courses (one per patient).
 
-Courses = dict[str, Any]  # per-patient arrays (and the diagnosis strings)
+class Courses(TypedDict, total=False):
+    """One treatment course per patient, as arrays indexed by patient (filled in draw order).
+
+    Integer arrays hold indices into the vocabularies and tables above; dates are days since
+    1970-01-01.
+    """
+
+    row: np.ndarray  # which violation row of _ROWS (0 clean, PEDIATRIC_ROW a child)
+    kind: np.ndarray  # treatment kind (IMRT, CRT, SBRT, ...)
+    site: np.ndarray
+    setting: np.ndarray  # hospital outpatient, freestanding, critical access
+    hosp: np.ndarray  # bool: a hospital bills the technical part
+    start: np.ndarray  # first treatment day
+    level: np.ndarray
+    energy: np.ndarray
+    complex: np.ndarray
+    variant: np.ndarray  # uniform draw for the rarer code choices
+    method: np.ndarray  # the IGRT method
+    tags: np.ndarray  # treatment_indicators profile
+    boost: np.ndarray  # electron boost days at the end
+    total: np.ndarray  # treatment days, boost included
+    step: np.ndarray  # weekdays between fractions
+    vday: np.ndarray  # the fraction a violation goes on
+    vdate: np.ndarray  # its date
+    birth: np.ndarray
+    lob: np.ndarray
+    payer: np.ndarray
+    bill: np.ndarray  # bill type of the facility claim
+    pos: np.ndarray  # place of service of the professional claim
+    fac_birth: np.ndarray  # bool: the facility claim shows the birth date
+    providers: np.ndarray  # rows: radiation oncologist, facility, office doctor, lab
+    dx: pa.Array  # diagnosis strings: radiation claim by patient, office claim at patient + n
+    consult: np.ndarray
+    sim: np.ndarray
+    plan: np.ndarray
+
+
 Lines = dict[str, np.ndarray]
 
 

@@ -30,12 +30,12 @@ def many_findings(count: int):
 
     from igrt_edits.config import Config
     from igrt_edits.report.digest import ReportData
-    from igrt_edits.report.frames import sort_findings
     from igrt_edits.report.summary import build_summary
+    from igrt_edits.rules.findings import order_findings
     from igrt_edits.run.check import run_check
 
     catalog, ruleset, result = run_check([str(REPO_DEMO)], Config(), line_details=True)
-    base = sort_findings(result.findings)
+    base = order_findings(result.findings)
     at = np.arange(count) % len(base)
     findings = base.iloc[at].reset_index(drop=True)
     copy = (np.arange(count) // len(base)).astype(str)

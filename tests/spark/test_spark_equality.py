@@ -21,11 +21,13 @@ from spark_helpers import REPO, SAMPLES, local_spark, write_generated
 from igrt_edits.cli import main
 from igrt_edits.config import Config
 from igrt_edits.errors import InputError, RejectRateError
-from igrt_edits.report.frames import finding_records, findings_table, sort_findings
+from igrt_edits.report.frames import finding_records, findings_table
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import build_summary
+from igrt_edits.rules.findings import order_findings
 from igrt_edits.run.check import run_check
-from igrt_edits.run.spark.engine import DRIVER_COLUMNS, check_dataframe, check_files
+from igrt_edits.run.spark.accounting import DRIVER_COLUMNS
+from igrt_edits.run.spark.engine import check_dataframe, check_files
 
 DEMO_CSV = SAMPLES / "radonc_demo.csv"
 DEMO_PARQUET = SAMPLES / "radonc_demo.parquet"
@@ -273,7 +275,7 @@ def test_cli_spark_parquet_with_redaction_selection_and_baseline(
     assert "IGRT005" not in written["rule_id"].to_pylist()
     config = Config(select=("IGRT00",), ignore=("IGRT005",))
     _, _, plain = run_check([str(generator_extract)], config)
-    tokens = Redactor(b"k1").tokens(sort_findings(plain.findings)["patient_id"])
+    tokens = Redactor(b"k1").tokens(order_findings(plain.findings)["patient_id"])
     assert written["patient_id"].to_pylist() == list(tokens)
 
 
@@ -292,7 +294,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
 ):
     """A failed run, or a Spark write interrupted before its rename, leaves the prior output
     as it was and nothing next to it; a run that succeeds replaces it."""
-    from igrt_edits.run.spark import engine as spark_module
+    from igrt_edits.run.spark import output as spark_output
 
     target = tmp_path / "findings.parquet"
     target.mkdir()
@@ -304,7 +306,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
     assert too_many.exit_code == 2, too_many.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
-    writer = spark_module._parquet_writer
+    writer = spark_output.parquet_writer
 
     class Interrupted:
         def __init__(self, frame):
@@ -314,7 +316,7 @@ def test_cli_spark_parquet_replaces_a_prior_output_only_on_success(
             self.writer.parquet(path)  # every part written, the directory not yet renamed
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(spark_module, "_parquet_writer", Interrupted)
+    monkeypatch.setattr(spark_output, "parquet_writer", Interrupted)
     interrupted = cli(*args)
     assert interrupted.exit_code == 130, interrupted.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
@@ -350,7 +352,7 @@ def test_spark_writes_findings_as_parquet(spark, generated, tmp_path):
         run.unpersist()
     assert len(list(target.glob("part-*.parquet"))) > 1
     _, _, local = run_check([str(p) for p in generated], Config())
-    assert pq.read_table(target).equals(findings_table(sort_findings(local.findings)))
+    assert pq.read_table(target).equals(findings_table(order_findings(local.findings)))
     assert len(result.findings) == len(local.findings)
     assert list(result.findings.columns) == list(DRIVER_COLUMNS)
 

@@ -10,13 +10,11 @@ from typing import ClassVar
 import numpy as np
 
 from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass
+from igrt_edits.contract import CLAIM_TYPES, COMPONENTS, SCHEMES, SETTINGS
+from igrt_edits.rules.kinds.docs import KindDoc, parse_doc
 from igrt_edits.rules.lines import Hits, Lines
 from igrt_edits.util.toml import Table
 
-COMPONENTS = ("PC", "TC", "global")
-SCHEMES = ("cpt", "gcode")
-SETTINGS = ("OPPS", "MPFS", "OTHER")
-CLAIM_TYPES = ("professional", "institutional")
 PLACE_OF_SERVICE = re.compile(r"^[0-9]{2}$")
 
 
@@ -72,8 +70,18 @@ class ClaimFilter:
 
 @dataclass(frozen=True)
 class Target:
-    """Which lines a rule may flag: a code class narrowed by component, scheme, setting, claim
-    type, place of service and date."""
+    """Which lines a rule may flag: a code class narrowed by line, claim and date conditions.
+
+    Parameters:
+        codes (class name): a code set or class of edits/codesets.toml; its lines may be flagged.
+        components (list of str): optional; only these components (PC, TC, global).
+        not_components (list of str): optional; all components but these.
+        schemes (list of str): optional; only lines of these coding schemes (cpt, gcode).
+        claim_types (list of str): optional; only lines of these derived claim types
+            (professional, institutional).
+        places_of_service (list of str): optional; only lines with these two-digit places of
+            service ("22" outpatient hospital, "19" off-campus outpatient hospital).
+    """
 
     line_class: LineClass
     components: frozenset[str] | None = None
@@ -148,7 +156,8 @@ def _subset(table: Table, key: str, allowed: tuple[str, ...]) -> frozenset[str] 
 class Kind(ABC):
     """A kind of rule: the engine code a rule in edits/ parameterizes.
 
-    The class docstring is the kind's documentation (shown by `igrt-edits explain`).
+    A kind's class docstring is its documentation, in the sections of `rules.kinds.docs`
+    (shown by `igrt-edits kinds NAME` and `igrt-edits explain`).
     """
 
     name: ClassVar[str]
@@ -173,6 +182,11 @@ class Kind(ABC):
     def classes(self) -> list[LineClass]:
         """The code classes the kind uses (for `explain` and for the relevant-code filter)."""
         return []
+
+    @classmethod
+    def doc(cls) -> KindDoc:
+        """The kind's documentation, from its docstring."""
+        return parse_doc(cls)
 
     def templates(self) -> list[str]:
         """Message templates of its own beside the rule's `message` (checked when loading)."""

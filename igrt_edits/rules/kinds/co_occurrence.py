@@ -12,15 +12,30 @@ from igrt_edits.util.toml import Table
 
 @dataclass(frozen=True)
 class CoOccurrence(Kind):
-    """Flag target lines whose scope holds a line of one class and none of others.
+    """Flag target lines whose patient-day or claim holds lines of some classes and none of others.
 
-    Anti-pattern: a code billed together with a service that already includes it or rules it
-    out, e.g. image guidance on the day of SBRT, whose codes include image guidance.
+    Flags:
+        Each target line whose scope holds a line of one of the `when_any` classes (when the
+        rule names any) and no line of a `when_none` class. The `when_any` lines of the scope
+        are the finding's related lines.
 
-    Parameters: `target` (the lines to flag), `scope` (`patient_day`, `claim` or
-    `claim_or_patient_day`), `when_any` (classes of which the scope must hold at least one
-    line; those lines are reported as related) and `when_none` (classes the scope must not
-    hold). A rule needs at least one of `when_any` and `when_none`.
+    Parameters:
+        target (table): the lines the rule may flag (see Target parameters).
+        scope (str): where the other lines are looked for: `patient_day` (every claim and
+            file of the patient's service date), `claim`, or `claim_or_patient_day`.
+        when_any (list of class names): the scope must hold a line of one of these classes.
+        when_none (list of class names): the scope must hold no line of these classes; a
+            rule needs `when_any`, `when_none` or both.
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Anti-pattern:
+        A code billed with a service that already includes it or rules it out: CT guidance
+        77014 on 2024-02-05, the day of SBRT delivery 77373, whose codes include guidance.
+
+    Best practice:
+        Bill the SBRT delivery alone on its days; imaging for simulation or planning goes
+        with the simulation and planning codes, on their own days.
     """
 
     name = "co_occurrence"

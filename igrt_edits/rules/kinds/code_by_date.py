@@ -44,14 +44,28 @@ class CodeValidity:
 
 @dataclass(frozen=True)
 class CodeByDate(Kind):
-    """Flag a line whose code is not valid on its date of service (validity.toml).
+    """Flag a line whose code is not valid on its date of service.
 
-    Anti-pattern: a deleted code billed after its end date (76950 in 2016) or a new code
-    billed before it existed (77387 in 2014). Codes without a validity entry are never flagged.
+    Flags:
+        A line whose procedure code has validity windows (edits/validity.toml) and whose
+        service date lies outside all of them: a deleted code billed after its end date, a
+        new code billed before it existed. Codes without a validity entry are never flagged.
 
-    Parameters: none; the windows come from the catalog's validity table. The message may use
-    `{valid}` (the code's validity) and `{use_instead}` (the replacement for a code billed
-    after its end date, for the line's setting; empty otherwise).
+    Parameters:
+        None: the windows come from the catalog's validity table, for every code it lists.
+
+    Message fields:
+        valid: the code's validity, e.g. `2015-01-01 to 2025-12-31`.
+        use_instead: for a code billed after its last window ends, `; use ...` with the
+            replacement for the line's setting; empty otherwise.
+
+    Anti-pattern:
+        76950 (ultrasound guidance, deleted at the end of 2014) billed for 2016-03-01, or
+        77387 billed for 2014-06-02, before the code existed.
+
+    Best practice:
+        Bill the code valid on the date of service: G6001 (2015-2025) or 77387 (from 2015)
+        in place of 76950; 77421 or 76950 for guidance in 2014.
     """
 
     name = "code_by_date"

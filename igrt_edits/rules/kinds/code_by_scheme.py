@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass, expand_codes
-from igrt_edits.rules.kinds.base import SETTINGS, Kind, RunOptions, _subset
+from igrt_edits.contract import SETTINGS
+from igrt_edits.rules.kinds.base import Kind, RunOptions, _subset
 from igrt_edits.rules.lines import Hits, Lines, Related
 from igrt_edits.util.toml import Table
 
@@ -22,15 +23,30 @@ class SchemeCodes:
 
 @dataclass(frozen=True)
 class CodeByScheme(Kind):
-    """Flag a code that the line's coding scheme does not recognize, naming the one to use.
+    """Flag a code the line's coding scheme does not recognize, naming the one to use.
 
-    Anti-pattern: a hospital outpatient (OPPS, `cpt` scheme) claim with G6002, or a Medicare
-    physician fee schedule (`gcode` scheme) claim with 77387, in the years when the two
-    schemes used different codes for the same service.
+    Flags:
+        A line on the `cpt` or `gcode` scheme (derived from setting, payer and line of
+        business) whose code is in the class that scheme does not recognize, within the
+        rule's settings and dates.
 
-    Parameters: `[schemes.<scheme>]` tables with `codes` (the class not recognized) and
-    `use_instead` (code or range -> replacement text); rule-level `settings` and `effective`.
-    The message may use `{use_instead}`.
+    Parameters:
+        schemes (table): `[schemes.cpt]` and/or `[schemes.gcode]`, each with `codes` (a class
+            name: the codes that scheme does not recognize) and `use_instead` (a table of code
+            or code range -> the text naming what to bill instead).
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Message fields:
+        use_instead: the `use_instead` text of the line's code (empty when none is given).
+
+    Anti-pattern:
+        A hospital outpatient (OPPS, `cpt` scheme) claim with G6002, or a Medicare physician
+        fee schedule (`gcode` scheme) claim with 77387, in the years 2015-2025 when the two
+        schemes used different codes for the same service.
+
+    Best practice:
+        The hospital bills 77387 (OPPS); the physician bills G6002-26 or G6001-26 (MPFS).
     """
 
     name = "code_by_scheme"

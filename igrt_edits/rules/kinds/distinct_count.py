@@ -15,21 +15,37 @@ from igrt_edits.util.toml import Table
 
 @dataclass(frozen=True)
 class DistinctCount(Kind):
-    """Flag every target line of a patient-day that holds `min_distinct` or more distinct codes.
+    """Flag every target line of a patient-day that holds too many distinct codes of a class.
 
-    Anti-pattern: more than one method of a service that is allowed once per day, e.g. two
-    image-guidance methods on one treatment day. Lines of one code with different modifiers
-    (professional and technical) count as one code.
+    Flags:
+        Each target line of a patient-day whose target lines carry `min_distinct` or more
+        distinct procedure codes. Lines of one code with different modifiers (professional
+        and technical) count as one code. The day's other target lines are related. With
+        `matches_any`, codes are counted per billing side (edit-catalog.md, "Billing sides"):
+        every line on a side that holds `min_distinct` or more codes is flagged, and so is
+        every line whose code is not in `matches_any` when the day's such codes, over both
+        sides, reach `min_distinct`. So a `matches_any` code on one side matches whatever one
+        code the other side bills, and two codes on one side are still two.
 
-    Parameters: `target`, `min_distinct` (default 2) and `matches_any` (optional): a code set
-    whose codes name no particular member of the class (77387 is the hospital's code for
-    whatever guidance method was used). With it, codes are counted per billing side
-    (edit-catalog.md, "Billing sides"): every line on a side that holds `min_distinct` or more
-    codes is flagged, and so is every line whose code is not in `matches_any` when the day's
-    such codes, over both sides, reach `min_distinct`. So a `matches_any` code on one side
-    matches whatever one code the other side bills, and two codes on one side are still two.
-    Without it the count is over the whole patient-day. The message may use `{distinct_codes}`
-    (the codes of the day's flagged lines).
+    Parameters:
+        target (table): the lines the rule may flag and counts (see Target parameters).
+        min_distinct (int): optional, default 2; how many distinct codes make the day flagged.
+        matches_any (class name): optional; a code set whose codes name no particular member
+            of the class (77387 is the hospital's code for whatever guidance method was used);
+            with it the count is per billing side, as above.
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Message fields:
+        distinct_codes: the distinct codes of the patient-day's flagged lines.
+
+    Anti-pattern:
+        Two image-guidance methods on one treatment day: 77014 (CT) and G6002 (stereoscopic
+        x-ray) on the physician's claim for one patient on 2020-03-02.
+
+    Best practice:
+        Bill the one guidance method used that day; the hospital's 77387 beside the
+        physician's 77014-26 for the same session is one method.
     """
 
     name = "distinct_count"

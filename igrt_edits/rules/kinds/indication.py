@@ -20,18 +20,34 @@ OUTCOMES = ("no_indication", "undocumented")
 class Indication(Kind):
     """Flag a target line whose claim's diagnoses do not support it on that patient-day.
 
-    Anti-pattern: IGRT with 3D conformal treatment for a diagnosis outside the policy's
-    indications, or for an indication that also needs documentation (a breast treated prone,
-    a left breast with breath hold) when the extract carries none.
+    Flags:
+        Each target line of a qualifying patient-day (as `when_any` / `when_none` define it)
+        whose claim's diagnoses, the union over its lines, match no indication
+        (`no_indication`), or match only indications that need documentation (`requires`
+        tags) which no line of the patient-day carries in treatment_indicators
+        (`undocumented`); a tag with `implied_by` classes in the indication table is also
+        carried by a patient-day with a line of one of them. Claims from a file without a
+        diagnosis column are not checked.
 
-    The claim's diagnoses are the union over its lines. Parameters: `target`, `when_any` /
-    `when_none` (classes that define the qualifying patient-day, as for co_occurrence) and
-    `outcome`: `no_indication` flags claims matching no indication; `undocumented` flags claims
-    whose only matches need documentation (indications with `requires` tags) that no line of
-    the patient-day carries in `treatment_indicators` (a tag with `implied_by` classes in the
-    indication table is also carried by a patient-day with a line of one of them). Claims from
-    a file without a diagnosis column are not checked. The message may use `{diagnoses}` and
-    `{needs}`.
+    Parameters:
+        target (table): the lines the rule may flag (see Target parameters).
+        outcome (str): `no_indication` or `undocumented`, as above.
+        when_any (list of class names): the patient-day must hold a line of one of these.
+        when_none (list of class names): the patient-day must hold no line of these.
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Message fields:
+        diagnoses: the claim's diagnosis codes, dotted and sorted.
+        needs: the documentation tags the matched indications need, e.g. `prone (J)`.
+
+    Anti-pattern:
+        IGRT with 3D conformal treatment for a diagnosis outside the policy's indications
+        (bone metastases C79.51), or for a breast treated prone with no `prone` tag.
+
+    Best practice:
+        Bill IGRT with 3D conformal treatment for listed diagnoses, and carry the
+        documentation an indication needs (`prone`, `dibh`, ...) in the extract.
     """
 
     name = "indication"

@@ -38,18 +38,33 @@ class ModifierRule:
 class ModifierCheck(Kind):
     """Flag a line whose modifiers contradict its code's professional/technical split.
 
-    Anti-pattern: a professional component (26) on a technical-only delivery code, a 26 or TC
-    on a code with no split, a code billed without the modifier it now requires, or a
-    physician billing the technical part of a service that a hospital place of service bills.
+    Flags:
+        A line of a check's codes that carries a modifier the check forbids, or lacks one it
+        requires, on a service date in the check's window and on a claim its claim conditions
+        allow. A check with claim conditions may leave out `forbid` and `require`: then every
+        line of its codes on such claims fails (a code the claim may not bill at all there).
+        Checks are tried in order; the first that fails speaks for the line (its own
+        message), so a check for one claim type can come before a general one.
 
-    Parameters: `[[checks]]`, each with `codes` (a set or class name), `forbid` or `require`
-    (modifiers), an optional `effective` window, optional claim conditions `claim_types`
-    (`professional`, `institutional`: the derived claim type) and `places_of_service`
-    (two-digit codes), and its own `message`. A check with claim conditions may leave out
-    `forbid` and `require`: then every line of its codes on such claims fails (a code the
-    claim may not bill at all there). The first check a line fails speaks for it, so a check
-    for one claim type can come before a general one. Messages may use `{modifier}` (the
-    modifier present or missing) and `{place_of_service}`.
+    Parameters:
+        checks (array of tables): `[[checks]]` entries, each with `codes` (a class name),
+            `forbid` or `require` (a list of modifiers), an optional `effective` window
+            (`from` / `through`), optional claim conditions `claim_types` (professional,
+            institutional: the derived claim type) and `places_of_service` (two-digit
+            codes), and its own `message`.
+
+    Message fields:
+        modifier: the modifier present (forbid) or missing (require).
+        place_of_service: the line's place of service.
+
+    Anti-pattern:
+        A professional component (26) on a technical-only delivery code (77412-26), TC on
+        G6017, which has no split, 77387 in 2026 without the 26 it now requires, or a
+        physician's claim billing 77014 without 26 at place of service 22.
+
+    Best practice:
+        77412 without modifier on the hospital claim; 77387-26 on the physician claim; at a
+        hospital place of service the physician bills only the professional component.
     """
 
     name = "modifier_check"

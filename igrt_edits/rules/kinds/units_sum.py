@@ -20,19 +20,35 @@ COUNT_BY = ("component", "billing_side")
 class UnitsSum(Kind):
     """Flag every line of a code whose units per patient-day and part billed exceed a limit.
 
-    Anti-pattern: a once-per-day service billed with 2 units, or on two lines of one day.
-    The parts of one service are summed separately, because one of each is the normal split of
-    a single service. `count_by` says what a part is: `component` (the default) sums the
-    professional component (modifier 26) apart from the technical and global billing;
-    `billing_side` sums each billing side (edit-catalog.md, "Billing sides"): professional
-    (26 lines, and global lines of non-institutional claims) and technical (TC and global
-    lines), a global line of a professional claim counting on both, so it and a 26 line of the
-    same code bill the professional part twice, while a hospital line and the physician's 26
-    line are one of each.
+    Flags:
+        Each target line whose code's units, summed over the patient-day (all claims and
+        files) within its part, exceed `max_units`. The parts of one service are summed
+        apart, because one of each is the normal split of one service. `count_by` says what
+        a part is: `component` sums the professional component (modifier 26) apart from the
+        technical and global billing; `billing_side` sums each billing side (edit-catalog.md,
+        "Billing sides"): professional (26 lines, and global lines of non-institutional
+        claims) and technical (TC and global lines), a global line of a professional claim
+        counting on both, so it and a 26 line of the same code bill the professional part
+        twice, while a hospital line and the physician's 26 line are one of each. The lines
+        summed with it are related.
 
-    Parameters: `target`, `max_units` (default 1), `count_by`. The message may use
-    `{units_total}` (the largest total over the line's parts) and `{part}` (the part or parts
-    over the limit).
+    Parameters:
+        target (table): the lines the rule may flag and sums (see Target parameters).
+        max_units (number): optional, default 1; the most units allowed per day and part.
+        count_by (str): optional, default `component`; `component` or `billing_side`.
+        settings (list of str): optional; only lines of these settings (OPPS, MPFS, OTHER).
+        effective (table): optional; `from` and/or `through` service dates (YYYY-MM-DD).
+
+    Message fields:
+        units_total: the largest units total over the line's parts.
+        part: the part or parts over the limit.
+
+    Anti-pattern:
+        A once-per-day service billed with 2 units, or on two lines of one day: 77387 with
+        units 2 on 2019-05-01.
+
+    Best practice:
+        One unit per day: 77387 units 1 (and, split, 77387-26 units 1 on the physician claim).
     """
 
     name = "units_sum"

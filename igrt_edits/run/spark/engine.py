@@ -16,15 +16,9 @@ Needs the `spark` extra (`pip install igrt-edits[spark]`). A run has three steps
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -32,7 +26,7 @@ import pyarrow as pa
 
 try:
     from pyspark import StorageLevel
-    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -41,13 +35,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 from igrt_edits.catalog.load import load_catalog
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.config import Config
-from igrt_edits.errors import InputError, RunError
+from igrt_edits.contract import FINDINGS_SCHEMA
+from igrt_edits.errors import RunError
 from igrt_edits.ingest.columns import ColumnMap, match_columns
 from igrt_edits.ingest.context import ContextOptions
-from igrt_edits.ingest.normalize import REJECT_SCHEMA
 from igrt_edits.ingest.readers import Extract, discover, plan_read, rename_columns
-from igrt_edits.report.redact import Redactor
-from igrt_edits.rules.engine import FINDING_COLUMNS, FINDINGS_SCHEMA, RuleSet
+from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.check import build_ruleset, context_options
 from igrt_edits.run.conflicts import MIXED_CLAIM_REASON, REPEATED_LINE_REASON
 from igrt_edits.run.distributed import (
@@ -57,33 +50,17 @@ from igrt_edits.run.distributed import (
     REJECT,
     STAGED_SCHEMA,
     find_in_bucket,
-    order_findings,
     scope,
     stage_extract,
     stage_file,
 )
 from igrt_edits.run.local import LoadOptions
-from igrt_edits.run.result import (
-    FileSummary,
-    LineCounts,
-    RunResult,
-    check_reject_rate,
-    sort_rejects,
-)
+from igrt_edits.run.spark.accounting import ERROR, SOURCE_COLUMNS, SparkRun, staged_files
+from igrt_edits.run.spark.output import local_path
+from igrt_edits.run.spark.session import spark_session
 
-ERROR = "error"
-"""`record` of the staged row of a file that cannot be read (its message in reject_reason)."""
 STAGED_DDL = from_arrow_schema(STAGED_SCHEMA)
 FINDINGS_DDL = from_arrow_schema(FINDINGS_SCHEMA)
-SOURCE_COLUMNS = ("source_file", "source_row")
-ORDER_COLUMNS = ("claim_id", "line_number", "rule_id")
-"""The contract's order of findings."""
-DRIVER_COLUMNS = (*ORDER_COLUMNS, "severity", *SOURCE_COLUMNS)
-"""Findings columns `write_findings` collects by default: enough for the summary and the exit
-status."""
-LOCAL_DRIVER_MEMORY = "4g"
-"""Heap of a Spark that igrt-edits starts itself (SPARK_DRIVER_MEMORY or spark-submit's
---driver-memory choose another)."""
 STAGED_BATCH_ROWS = 50_000
 """Rows per Arrow batch handed back to Spark: the JVM holds a whole batch while converting it."""
 LINES_PER_BUCKET = 250_000
@@ -91,290 +68,6 @@ LINES_PER_BUCKET = 250_000
 BROADCAST_CLAIMS = 1_000_000
 """Conflicting keys up to which they are sent to every worker instead of shuffled."""
 
-
-def spark_session(app_name: str = "igrt-edits") -> SparkSession:
-    """The active Spark session, or a new one (local mode unless spark-submit says otherwise).
-
-    Spark's Python workers run `python3` from PATH unless PYSPARK_PYTHON is set; a new session
-    points them at this interpreter, which has igrt-edits installed.
-    """
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName(app_name)
-    builder = builder.config("spark.ui.showConsoleProgress", "false")
-    if not any(k in os.environ for k in ("SPARK_DRIVER_MEMORY", "PYSPARK_SUBMIT_ARGS")):
-        # Started from the plain command (no spark-submit): the driver is also the local
-        # executor, and Spark's 1 GB default heap is too small for a file of a few hundred MB
-        # read whole (its bytes, their Arrow copy and the cached lines).
-        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
-    return builder.getOrCreate()
-
-
-@dataclass
-class SparkRun:
-    """A Spark run: findings and rejects as Spark DataFrames, and the run's accounting.
-
-    `findings` has the contract's fields (service_date as `YYYY-MM-DD` text); `rejects` has the
-    columns of the local run's rejects output.
-    """
-
-    spark: SparkSession
-    ruleset: RuleSet
-    staged: DataFrame
-    files: list[FileSummary]
-    """One summary per input file, in run order (rows read; the rest is counted by result)."""
-    lines: DataFrame
-    """Accepted lines (in scope or not) with their derived context."""
-    rejects: DataFrame
-    findings: DataFrame
-    skipped_files: list[str]
-    started: float
-
-    @property
-    def checked(self) -> DataFrame:
-        return self.lines.where(F.col("in_scope"))
-
-    def result(self, max_reject_rate: float | None = None) -> RunResult:
-        """Collect the findings, rejects and counts into the local run's RunResult.
-
-        `lines` holds only the flagged lines' file, row and charge (what the summary's
-        charges_flagged reads), never all the lines.
-        """
-        rejects, groups = self._accounting(max_reject_rate)
-        return self._result(rejects, groups, _findings_frame(self.findings.toArrow()))
-
-    def write_findings(
-        self,
-        path: str,
-        max_reject_rate: float | None = None,
-        *,
-        redactor: Redactor | None = None,
-        columns: Sequence[str] = DRIVER_COLUMNS,
-    ) -> RunResult:
-        """Write the findings with Spark as Parquet (a directory, in contract order).
-
-        The files hold what the local run's Parquet output holds: the same columns and types
-        (service_date as a date) and, with `redactor`, patient ids as its tokens. Nothing is
-        written when the reject share is over its limit. On a local file system the directory
-        replaces `path` (a file or directory) only once it is complete. Returns the run's
-        result with only `columns` of the findings (read back from the written files, service
-        dates as text), so the driver never holds all of them.
-        """
-        rejects, groups = self._accounting(max_reject_rate)
-        written = output_findings(self.findings, redactor)
-        local = _local_directory(self.spark, path)
-        if local is None:
-            _parquet_writer(written).parquet(path)
-        else:
-            _replace_directory(written, local)
-        columns = list(dict.fromkeys((*ORDER_COLUMNS, *columns)))
-        light = self.spark.read.parquet(local.resolve().as_uri() if local else path).select(
-            *[F.col(c).cast("string") if c == "service_date" else F.col(c) for c in columns]
-        )
-        return self._result(rejects, groups, _findings_frame(light.toArrow(), columns))
-
-    def unpersist(self) -> None:
-        self.staged.unpersist()
-
-    # --- accounting -----------------------------------------------------------------------
-    def _accounting(self, max_reject_rate: float | None) -> tuple[pa.Table, pd.DataFrame]:
-        """(sorted rejects, line counts by file, scope, setting and scheme); checks the share."""
-        rejects = _sorted_rejects(self.rejects.toArrow())
-        groups = (
-            self.lines.groupBy("source_file", "in_scope", "setting", "scheme").count().toPandas()
-        )
-        # An unknown setting or scheme is null; the summary names it "unknown", as locally.
-        groups = groups.fillna({"setting": "", "scheme": ""})
-        rejected = pd.Series(rejects.column("source_file").to_pylist()).value_counts()
-        for summary in self.files:
-            mine = groups[groups["source_file"] == summary.path]
-            summary.rows_checked = int(mine.loc[mine["in_scope"], "count"].sum())
-            summary.rows_out_of_scope = int(mine.loc[~mine["in_scope"], "count"].sum())
-            summary.rows_rejected = int(rejected.get(summary.path, 0))
-        check_reject_rate(self.files, max_reject_rate)
-        return rejects, groups
-
-    def _result(self, rejects: pa.Table, groups: pd.DataFrame, findings: pd.DataFrame):
-        checked = groups[groups["in_scope"]]
-        distinct = self.checked.agg(
-            F.countDistinct("patient_id").alias("patients"),
-            F.countDistinct("claim_id").alias("claims"),
-        ).first()
-        counts = LineCounts(
-            settings=_named_counts(checked, "setting"),
-            schemes=_named_counts(checked, "scheme"),
-            patients=int(distinct.patients),
-            claims=int(distinct.claims),
-            charges_flagged=self._flagged_charges(findings),
-        )
-        return RunResult.of(
-            findings,
-            rejects,
-            self.files,
-            counts,
-            self.ruleset.rules,
-            skipped_files=self.skipped_files,
-            wall_seconds=time.perf_counter() - self.started,
-        )
-
-    def _flagged_charges(self, findings: pd.DataFrame) -> float:
-        """Sum of charge_amount over the distinct flagged lines, added in the local run's order
-        (file, then row) so the float sum is the same."""
-        if findings.empty:
-            return 0.0
-        index = {f.path: i for i, f in enumerate(self.files)}
-        flagged = findings[list(SOURCE_COLUMNS)].drop_duplicates()
-        keys = pd.DataFrame(
-            {
-                "_file": flagged["source_file"].map(index).to_numpy(np.int32),
-                "source_row": flagged["source_row"].to_numpy(np.int64),
-            }
-        )
-        wanted = self.spark.createDataFrame(keys, "_file int, source_row long")
-        charges = (
-            self.checked.select(F.col("file_index").alias("_file"), "source_row", "charge_amount")
-            .join(F.broadcast(wanted), ["_file", "source_row"])
-            .select("_file", "source_row", "charge_amount")
-            .toArrow()
-            .sort_by([("_file", "ascending"), ("source_row", "ascending")])
-        )
-        values = np.asarray(charges.column("charge_amount").to_numpy(zero_copy_only=False), float)
-        return float(np.nansum(values))
-
-
-def staged_files(staged: DataFrame) -> list[FileSummary]:
-    """One summary per input file (rows read, format, size), in run order.
-
-    Raises the error of the first file (in run order) that could not be read, as a local run
-    stops on it.
-    """
-    rows = (
-        staged.where(F.col("record").isin(FILE, ERROR))
-        .groupBy("record", "file_index", "source_file", "format")
-        .agg(
-            F.sum("size_bytes").alias("size_bytes"),
-            F.sum("rows_read").alias("rows_read"),
-            F.max("has_diagnosis").alias("has_diagnosis"),
-            F.min("reject_reason").alias("error"),
-        )
-        .orderBy("file_index", "source_file")
-        .collect()
-    )
-    errors = [r.error for r in rows if r.record == ERROR]
-    if errors:
-        raise InputError(errors[0])
-    return [
-        FileSummary(
-            r.source_file,
-            r.format,
-            int(r.size_bytes or 0),
-            int(r.rows_read),
-            has_diagnosis=bool(r.has_diagnosis),
-        )
-        for r in rows
-    ]
-
-
-def output_findings(findings: DataFrame, redactor: Redactor | None = None) -> DataFrame:
-    """Findings as the local run's Parquet output holds them: patient ids redacted when asked,
-    service dates as dates, in contract order."""
-    if redactor is not None:
-        findings = _redact_patients(findings, redactor)
-    dated = findings.withColumn("service_date", F.col("service_date").cast("date"))
-    return dated.orderBy(*ORDER_COLUMNS)
-
-
-def _redact_patients(findings: DataFrame, redactor: Redactor) -> DataFrame:
-    """Patient ids replaced by the redactor's tokens, batch by batch on the executors.
-
-    The key travels to the executors with the task; the ids never come to the driver.
-    """
-    schema = findings.schema
-
-    def redact(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            arrays = list(batch.columns)
-            index = batch.schema.get_field_index("patient_id")
-            arrays[index] = redactor.arrow(arrays[index])
-            yield pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
-
-    return findings.mapInArrow(redact, schema)
-
-
-def _parquet_writer(frame: DataFrame) -> DataFrameWriter:
-    """Parquet compressed as the local run's Parquet output is (zstd)."""
-    return frame.write.mode("overwrite").option("compression", "zstd")
-
-
-def _local_directory(spark: SparkSession, path: str) -> Path | None:
-    """The local directory Spark writes `path` to, or None for another file system (a URI
-    such as s3:// or dbfs:/, or a plain path where the cluster's default is HDFS)."""
-    context = spark.sparkContext
-    hadoop = context._jvm.org.apache.hadoop.fs
-    scheme = hadoop.Path(path).toUri().getScheme()
-    if scheme is None:
-        default = hadoop.FileSystem.getDefaultUri(context._jsc.hadoopConfiguration())
-        return Path(path) if default.getScheme() in (None, "file") else None
-    return Path(_local_path(path)) if scheme == "file" else None
-
-
-def _replace_directory(frame: DataFrame, target: Path) -> None:
-    """Write `frame` as Parquet to a hidden sibling directory, then rename it to `target`.
-
-    A file or directory already at `target` is moved aside only after the write succeeded,
-    and deleted once the new directory is in place: a failed or interrupted write leaves it
-    as it was, and never a partial directory at `target`.
-    """
-    parent = target.parent if str(target.parent) else Path(".")
-    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    aside = previous = None
-    try:
-        # A file: URI, so that Spark writes where this process renames, whatever Spark's
-        # default file system.
-        _parquet_writer(frame).parquet(temp.resolve().as_uri())
-        if _occupied(target):
-            aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
-            target.rename(aside / "previous")
-            previous = aside / "previous"
-        temp.rename(target)
-    except BaseException:
-        if previous is not None and not _occupied(target):
-            previous.rename(target)
-        raise
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-
-
-def _occupied(path: Path) -> bool:
-    """Something (a file, a directory or a link, even a broken one) is at `path`."""
-    return path.is_symlink() or path.exists()
-
-
-def _named_counts(groups: pd.DataFrame, column: str) -> dict[str, int]:
-    totals = groups.groupby(column)["count"].sum()
-    named = {("unknown" if k == "" else str(k)): int(v) for k, v in totals.items()}
-    return dict(sorted(named.items()))
-
-
-def _sorted_rejects(rejects: pa.Table) -> pa.Table:
-    return sort_rejects(rejects.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA))
-
-
-def _findings_frame(table: pa.Table, names: Sequence[str] = FINDING_COLUMNS) -> pd.DataFrame:
-    """Collected findings (all their columns, or `names`) with the local run's column types,
-    in contract order."""
-    columns = {}
-    for name in names:
-        column = table.column(name)
-        if name in ("line_number", "source_row"):
-            columns[name] = pd.Series(column.to_numpy(), dtype=np.int64)
-        else:
-            columns[name] = pd.Series(column.to_pylist(), dtype=object)
-    return order_findings(pd.DataFrame(columns))
-
-
-# --- running --------------------------------------------------------------------------------
 
 
 def check_files(
@@ -401,7 +94,7 @@ def check_files(
             for uri, content in zip(
                 batch.column("path").to_pylist(), batch.column("content").to_pylist(), strict=True
             ):
-                index, name = names[_local_path(uri)]
+                index, name = names[local_path(uri)]
                 for table in _stage_file(name, content, index, load, context):
                     yield from table.to_batches(max_chunksize=STAGED_BATCH_ROWS)
 
@@ -409,11 +102,6 @@ def check_files(
     run = _finish(spark, staged, ruleset, context, buckets, started)
     run.skipped_files = [str(p) for p in skipped]
     return catalog, ruleset, run
-
-
-def _local_path(uri: str) -> str:
-    """The file system path in a URI as Spark names a file (`file:/data/x.csv`)."""
-    return unquote(urlparse(uri).path)
 
 
 def _stage_file(
