@@ -369,6 +369,38 @@ def test_every_rule_fires_and_each_patient_carries_one_violation() -> None:
     assert 0.1 < share < 0.45  # 14 rules x 2% of courses
 
 
+def test_miscoding_is_whole_providers_on_the_wrong_scheme() -> None:
+    clean = _frame(generate_claims(20_000, 14, violation_rate=0.0))
+    dirty = _frame(generate_claims(20_000, 14, violation_rate=0.0, miscoding=0.5))
+    changed = clean["procedure_code"] != dirty["procedure_code"]
+    assert changed.any()
+    # only the codes change, only 2015-2025, only to the other scheme's code for the service
+    others = [c for c in clean.columns if c not in ("procedure_code", "charge_amount")]
+    assert clean[others].equals(dirty[others])
+    date = pd.to_datetime(dirty["service_date"])
+    mid = (date >= "2015-01-01") & (date <= "2025-12-31")
+    assert mid[changed].all()
+    before, after = clean["procedure_code"][changed], dirty["procedure_code"][changed]
+    pairs = set(zip(before, after, strict=True))
+    cpt = _codes("77385", "77386", "77387", "77402", "77407", "77412")
+    assert all((a in cpt) != (b in cpt) for a, b in pairs), pairs
+    # a miscoding provider codes every such line of its claims (of one kind) the wrong way
+    biller = dirty["provider_id"] + "|" + dirty["claim_type"] + "|" + dirty["place_of_service"]
+    miscoders = set(biller[changed])
+    codable = mid & clean["procedure_code"].isin({a for a, _ in pairs}) & biller.isin(miscoders)
+    assert changed[codable].all()
+    # and the lines it adds to a clean extract are IGRT002's (IGRT005 for 77387 beside 77014)
+    hits = _rule_hits(dirty)
+    assert set(hits["rule_id"]) <= {"IGRT002", "IGRT005"}
+    assert (hits["rule_id"] == "IGRT002").sum() >= changed.sum() * 0.9
+
+
+def test_miscoding_zero_is_the_default_extract() -> None:
+    assert generate_claims(5_000, 3, miscoding=0.0).equals(generate_claims(5_000, 3))
+    with pytest.raises(ValueError):
+        generate_claims(1_000, 1, miscoding=1.5)
+
+
 def test_violation_rate_bounds() -> None:
     generate_claims(1_000, 1, violation_rate=MAX_VIOLATION_RATE)
     with pytest.raises(ValueError):

@@ -488,7 +488,19 @@ def _join_tokens(columns: list[list[str | None]], split: re.Pattern[str], upper:
 
 
 def _combinations(indices: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(combination number per line, the distinct index tuples) of several index columns."""
+    """(combination number per line, the distinct index tuples) of several index columns.
+
+    Numbered in order of first appearance. The columns are folded into one integer key and
+    factorized once while the key fits 62 bits (the widths are dictionary sizes: small).
+    """
+    if np.prod([float(w) for w in widths]) < 2.0**62:
+        strides = np.cumprod([1, *widths[:0:-1]])[::-1].astype(np.int64)
+        combined = np.zeros(len(indices[0]), dtype=np.int64)
+        for idx, stride in zip(indices, strides, strict=True):
+            combined += idx.astype(np.int64) * stride
+        key, merged = pd.factorize(combined, sort=False)
+        combos = np.stack([(merged // s) % w for s, w in zip(strides, widths, strict=True)], 1)
+        return key, combos
     key, first = pd.factorize(indices[0], sort=False)
     combos = first.reshape(-1, 1)
     for idx, width in zip(indices[1:], widths[1:], strict=True):

@@ -20,9 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from igrt_edits.errors import ConfigError
 from igrt_edits.report.atomic import atomic_text
+from igrt_edits.rules.findings import text_column
 
 HEADER = (
     "# igrt-edits baseline v1\n"
@@ -78,21 +81,17 @@ def baseline_text(findings: pd.DataFrame) -> str:
     """The baseline accepting every finding given (in findings order, one per line)."""
     if findings.empty:
         return HEADER
-    claims = findings["claim_id"].astype(str).map(_escape)
-    lines = (
-        findings["fingerprint"]
-        + "  "
-        + findings["rule_id"]
-        + "  "
-        + findings["service_date"]
-        + "  "
-        + findings["procedure_code"]
-        + "  "
-        + claims
-        + ":"
-        + findings["line_number"].astype(str)
+    claims = text_column(findings["claim_id"])
+    for raw, escaped in ESCAPES.items():  # backslash first: later escapes add backslashes
+        claims = pc.replace_substring(claims, raw, escaped)
+    line = pc.cast(pa.array(findings["line_number"].to_numpy(dtype=np.int64)), pa.string())
+    lines = pc.binary_join_element_wise(
+        *(text_column(findings[c]) for c in ("fingerprint", "rule_id", "service_date")),
+        text_column(findings["procedure_code"]),
+        pc.binary_join_element_wise(claims, line, ":"),
+        "  ",
     )
-    return HEADER + "\n".join(pd.unique(lines.to_numpy(dtype=object))) + "\n"
+    return HEADER + "\n".join(pc.unique(lines).to_pylist()) + "\n"
 
 
 def write_baseline(path: str | Path, findings: pd.DataFrame) -> None:

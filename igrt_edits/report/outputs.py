@@ -35,7 +35,7 @@ from igrt_edits.report.formats import (
     format_for,
     tabular_format,
 )
-from igrt_edits.report.frames import findings_table
+from igrt_edits.report.frames import findings_slices
 from igrt_edits.report.gate import exit_status
 from igrt_edits.report.redact import Redactor
 from igrt_edits.report.summary import SUMMARY_FIELDS, build_summary
@@ -390,11 +390,11 @@ def _write_findings(
     if fmt in REPORT_FORMATS:
         return  # written with the reports named by option (write_outputs)
     if fmt in ("csv", "parquet"):
-        table = findings_table(findings)
+        slices = findings_slices(findings)
         if path:
-            _write_binary(path, fmt, table, tabular.write_table)
+            _write_binary(path, fmt, slices, tabular.write_tables)
         else:
-            tabular.write_table(_binary(stdout), table, fmt)
+            tabular.write_tables(_binary(stdout), slices, fmt)
         return
 
     def emit(out: IO[str], terminal: bool) -> None:

@@ -13,8 +13,10 @@ import pyarrow.compute as pc
 
 from igrt_edits.catalog.rule import Catalog
 from igrt_edits.contract import FINDINGS_ORDER, SEVERITIES
+from igrt_edits.report.frames import text_ids
 from igrt_edits.rules.engine import RuleSet
 from igrt_edits.run.result import RunResult
+from igrt_edits.util.grouping import distinct
 from igrt_edits.version import __version__
 
 SUMMARY_FIELDS = (*FINDINGS_ORDER, "severity", "source_file", "source_row")
@@ -67,14 +69,25 @@ def build_summary(
 
 def finding_counts(findings: pd.DataFrame) -> dict[str, Any]:
     """Findings in total, by rule (id order), by severity, and distinct lines flagged."""
-    by_rule = findings["rule_id"].value_counts().sort_index()
+    by_rule = findings["rule_id"].value_counts().rename(index=str).sort_index()
     by_severity = findings["severity"].value_counts()
     return {
         "findings": len(findings),
         "findings_by_rule": {str(k): int(v) for k, v in by_rule.items()},
         "findings_by_severity": {s: int(by_severity.get(s, 0)) for s in SEVERITIES},
-        "lines_flagged": int(findings[["source_file", "source_row"]].drop_duplicates().shape[0]),
+        "lines_flagged": lines_flagged(findings),
     }
+
+
+def lines_flagged(findings: pd.DataFrame) -> int:
+    """Distinct (source file, source row) pairs among the findings."""
+    if findings.empty:
+        return 0
+    file_index = text_ids(findings["source_file"]) + 1
+    rows = findings["source_row"].to_numpy(dtype=np.int64)
+    low = int(rows.min())
+    pairs = file_index * (int(rows.max()) - low + 1) + (rows - low)
+    return len(distinct(pairs)[0])
 
 
 def file_sha256(path: str) -> str:

@@ -6,6 +6,7 @@ spreadsheet formulas the same way and joins lists the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -17,6 +18,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_PATTERN = r"^[=+\-@\t\r]"
 LIST_SEPARATOR = "; "
 TABULAR_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")
 
 
 def safe_cell(value: Any) -> Any:
@@ -61,7 +63,7 @@ def csv_ready(table: pa.Table) -> pa.Table:
 
 def write_csv(sink: str | BinaryIO, table: pa.Table) -> None:
     """CSV with a header; text quoted, empty text as "" and missing values as nothing."""
-    pa_csv.write_csv(csv_ready(table), sink, pa_csv.WriteOptions(quoting_style="needed"))
+    pa_csv.write_csv(csv_ready(table), sink, CSV_OPTIONS)
 
 
 def write_parquet(sink: str | BinaryIO, table: pa.Table) -> None:
@@ -71,3 +73,27 @@ def write_parquet(sink: str | BinaryIO, table: pa.Table) -> None:
 def write_table(sink: str | BinaryIO, table: pa.Table, fmt: str) -> None:
     """Write `table` as `fmt` ("csv" or "parquet")."""
     (write_parquet if fmt == "parquet" else write_csv)(sink, table)
+
+
+def write_tables(sink: str | BinaryIO, tables: Iterator[pa.Table], fmt: str) -> None:
+    """Write the tables (at least one, all of one schema) as one `fmt` file, a table at a time
+    (each is let go once written, so one is held at a time).
+
+    The bytes are those `write_table` writes for the tables joined, when each table but the
+    last has a Parquet row group's worth of rows (see frames.SLICE_ROWS).
+    """
+    table = next(tables)
+    if fmt == "parquet":
+        with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+            while table is not None:
+                writer.write_table(table)
+                table = None  # let it go before the next is made
+                table = next(tables, None)
+        return
+    ready = csv_ready(table)
+    with pa_csv.CSVWriter(sink, ready.schema, write_options=CSV_OPTIONS) as writer:
+        while ready is not None:
+            writer.write_table(ready)
+            table = ready = None
+            table = next(tables, None)
+            ready = None if table is None else csv_ready(table)

@@ -96,6 +96,35 @@ class Factor:
         per_value = np.array([fn(v) for v in self.values] + [fn("")])
         return per_value[self.ids]
 
+    @cached_property
+    def with_missing(self) -> pa.Array:
+        """The distinct values as Arrow text (null as ''), then '' for missing lines."""
+        values = pc.fill_null(self.dictionary.cast(pa.string()), "")
+        return pa.concat_arrays([values, pa.array([""], pa.string())])
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Positions in `with_missing` of the given ids (-1, missing, is the last)."""
+        return np.where(ids < 0, len(self.dictionary), ids).astype(np.int32)
+
+    def texts_of(self, ids: np.ndarray) -> pa.Array:
+        """The values of the given ids as Arrow text ('' for missing)."""
+        return self.with_missing.take(pa.array(self.positions(ids)))
+
+    def arrow_text(self, rows: np.ndarray) -> pa.Array:
+        """The values of the given lines as Arrow text ('' for missing)."""
+        return self.texts_of(self.ids[rows])
+
+    def encoded(self, rows: np.ndarray) -> pa.DictionaryArray:
+        """The values of the given lines, dictionary-encoded ('' for missing)."""
+        indices = pa.array(self.positions(self.ids[rows]))
+        return pa.DictionaryArray.from_arrays(indices, self.with_missing)
+
+    def spread_text(self, per_value: Sequence[str], missing: str, rows: np.ndarray):
+        """A text per distinct value (`missing` for missing lines) for the given lines,
+        dictionary-encoded: one text made per value, not per line."""
+        texts = pa.array([*per_value, missing], pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(self.positions(self.ids[rows])), texts)
+
     def text(self, rows: np.ndarray) -> np.ndarray:
         """The values of the given lines as str ('' for missing)."""
         ids = self.ids[rows]
@@ -366,8 +395,9 @@ class Hits:
 
     rows: np.ndarray
     """Positions of flagged lines."""
-    fields: dict[str, np.ndarray]
-    """Extra message fields, one string per flagged line."""
+    fields: dict[str, np.ndarray | pa.DictionaryArray]
+    """Extra message fields, one string per flagged line: a str array, or dictionary-encoded
+    (few distinct texts, as most fields have: then no text is made per line)."""
     related: Related
     """The lines that made the flagged lines fire."""
     template: np.ndarray | None = None

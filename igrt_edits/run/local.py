@@ -24,9 +24,8 @@ from igrt_edits.ingest.context import (
 )
 from igrt_edits.ingest.normalize import normalize_extract
 from igrt_edits.ingest.readers import ReadPlan, iter_extracts, plan_read
-from igrt_edits.rules.engine import RuleSet, find_issues
+from igrt_edits.rules.engine import RuleSet, run_rules
 from igrt_edits.rules.frame import FRAME_INPUTS, Keys, frame_inputs, take_engine_frame
-from igrt_edits.rules.lines import Factor
 from igrt_edits.run.conflicts import reject_conflicts
 from igrt_edits.run.result import (
     FileSummary,
@@ -38,6 +37,7 @@ from igrt_edits.run.result import (
     sort_rejects,
 )
 from igrt_edits.util.arrow import coded, combine_batches, single_chunk
+from igrt_edits.util.memory import release_freed_memory
 
 LINE_STATUS = ("checked", "out_of_scope", "rejected")
 Progress = Callable[[str, int, int], None]
@@ -143,6 +143,7 @@ def lint_plans(
         whole=True,
         details=load.line_details,
     )
+    release_freed_memory()  # what reading freed; the check allocates from Arrow's pool
     names = [s.path for s in summaries]
     progress("check", 0, 1)
     checked = check_lines(
@@ -211,13 +212,12 @@ def check_lines(
         table = table.select(frame_inputs(table.column_names, details))
     held = [table]
     del table, file_index  # the frame is built from `held` alone, freeing lines as it goes
-    frame = take_engine_frame(held, keys, checked, ruleset, file_names, details)
-    del keys  # the rules need only the engine's frame
-    findings = find_issues(frame, ruleset)
-    counts = LineCounts(settings, schemes, patients, claims, _flagged_charges(frame, findings))
-    if details:
-        findings = with_line_details(findings, frame)
-    return Checked(findings, conflicts, lines, per_file, out_of_scope, counts)
+    frames = [take_engine_frame(held, keys, checked, ruleset, file_names, details)]
+    del keys  # the rules need only the engine's frame, which they let go before the texts
+    release_freed_memory()
+    outcome = run_rules(frames, ruleset, details=details)
+    counts = LineCounts(settings, schemes, patients, claims, outcome.charges_flagged)
+    return Checked(outcome.findings, conflicts, lines, per_file, out_of_scope, counts)
 
 
 def _member_age(table: pa.Table, keys: Keys, counted: np.ndarray) -> tuple[pa.Table, np.ndarray]:
@@ -232,50 +232,6 @@ def _member_age(table: pa.Table, keys: Keys, counted: np.ndarray) -> tuple[pa.Ta
     table = table.drop_columns(["patient_birth_date"])
     index = table.schema.get_field_index("age")
     return table.set_column(index, "age", pa.array(age, pa.float32())), age
-
-
-def with_line_details(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """`findings` with their lines' provider_id and charge_amount (LINE_DETAIL_FIELDS),
-    looked up in the engine frame by source file and row."""
-    files = Factor.of(frame["source_file"])
-    frame_keys = _line_keys(files.ids, frame["source_row"])
-    number = {name: i for i, name in enumerate(files.values)}
-    keys = _line_keys(
-        findings["source_file"].map(number).to_numpy(np.int64), findings["source_row"]
-    )
-    order = None if np.all(frame_keys[1:] > frame_keys[:-1]) else np.argsort(frame_keys)
-    at = np.searchsorted(frame_keys if order is None else frame_keys[order], keys)
-    at = at if order is None else order[at]
-    out = findings.copy()
-    if "provider_id" in frame.columns:
-        provider = frame["provider_id"].iloc[at]
-        out["provider_id"] = provider.astype(object).where(provider.notna(), None).to_numpy()
-    else:
-        out["provider_id"] = np.full(len(out), None, dtype=object)
-    out["charge_amount"] = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)[at]
-    return out
-
-
-def _line_keys(file_index: np.ndarray, rows: pd.Series) -> np.ndarray:
-    """One int64 per (file number, row) pair."""
-    return np.asarray(file_index, dtype=np.int64) * (1 << 40) + rows.to_numpy(dtype=np.int64)
-
-
-def _flagged_charges(frame: pd.DataFrame, findings: pd.DataFrame) -> float:
-    """Sum of charge_amount over distinct flagged lines (missing charges count as 0)."""
-    if not len(findings):
-        return 0.0
-    files = Factor.of(frame["source_file"])
-    rows = frame["source_row"].to_numpy(dtype=np.int64)
-    charges = frame["charge_amount"].to_numpy(dtype=float, na_value=np.nan)
-    total = 0.0
-    for index, name in enumerate(files.values):  # one pass per input file
-        flagged = findings.loc[findings["source_file"] == name, "source_row"].to_numpy(np.int64)
-        if len(flagged):
-            marked = np.zeros(max(int(rows.max()), int(flagged.max())) + 1, dtype=bool)
-            marked[flagged] = True
-            total += float(np.nansum(charges[(files.ids == index) & marked[rows]]))
-    return total
 
 
 def _counts(column: pa.ChunkedArray) -> dict[str, int]:

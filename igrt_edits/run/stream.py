@@ -21,20 +21,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from igrt_edits.contract import (
-    FINDING_FIELDS,
-    FINDINGS_SCHEMA,
     LINE_DETAIL_FIELDS,
-    LINE_DETAIL_SCHEMA,
     LINE_SCHEMA,
 )
 from igrt_edits.ingest.context import CONTEXT_SCHEMA, ContextOptions
 from igrt_edits.ingest.normalize import join_diagnoses
 from igrt_edits.rules.engine import RuleSet
-from igrt_edits.rules.findings import empty_findings, order_findings_table, to_arrow
+from igrt_edits.rules.findings import (
+    detail_columns,
+    details_as_objects,
+    empty_findings,
+    encoded_table,
+    findings_frame,
+    order_findings_table,
+)
 from igrt_edits.rules.frame import FRAME_INPUTS, IDS
 from igrt_edits.run.local import (
     Checked,
@@ -240,10 +243,6 @@ def _fixed_schema(lines: pa.Table) -> pa.Table:
     return pa.table(columns, schema=PARTITION_SCHEMA)
 
 
-REPEATED = ("rule_id", "rule_name", "severity", "policy_ref", "carc", "source_file")
-"""Finding fields with few distinct values, kept dictionary-encoded while partitions add up."""
-
-
 class Merged:
     """Partition results summed into one run's."""
 
@@ -257,19 +256,11 @@ class Merged:
         self.counts = LineCounts({}, {}, 0, 0, 0.0)
 
     def add(self, part: Checked) -> None:
-        if len(part.findings):
-            table = to_arrow(part.findings)
-            for name in REPEATED:  # one copy of each policy reference, not one per finding
-                index = table.column_names.index(name)
-                table = table.set_column(index, name, pc.dictionary_encode(table.column(name)))
+        if len(part.findings):  # kept dictionary-encoded: one copy of each policy reference
+            table = encoded_table(part.findings)
             if self.details:
-                details = pa.Table.from_pandas(
-                    part.findings[list(LINE_DETAIL_FIELDS)],
-                    schema=LINE_DETAIL_SCHEMA,
-                    preserve_index=False,
-                )
-                for name in LINE_DETAIL_FIELDS:
-                    table = table.append_column(name, details.column(name))
+                for name, column in detail_columns(part.findings).items():
+                    table = table.append_column(name, column)
             self.findings.append(table)
         self.conflicts.append(part.conflicts)
         self.checked += part.checked
@@ -278,17 +269,12 @@ class Merged:
 
     def result(self, summaries, rejects, ruleset: RuleSet) -> RunResult:
         if self.findings:
-            table = pa.concat_tables(self.findings).unify_dictionaries()
+            held = [pa.concat_tables(self.findings)]
             self.findings.clear()
-            table = order_findings_table(table)
-            contract = table.select(list(FINDING_FIELDS)).cast(FINDINGS_SCHEMA)
-            if self.details:
-                for name in LINE_DETAIL_FIELDS:
-                    contract = contract.append_column(name, table.column(name))
             # Arrow-backed columns: a large run's findings stay as compact as the Arrow table.
-            findings = contract.to_pandas(types_mapper=pd.ArrowDtype)
-        else:
-            findings = empty_findings()
+            findings = findings_frame(order_findings_table(held))
             if self.details:
-                findings = findings.assign(provider_id=pd.Series(dtype=object), charge_amount=0.0)
+                findings = details_as_objects(findings)
+        else:
+            findings = empty_findings(self.details)
         return RunResult.of(findings, rejects, summaries, self.counts, ruleset.rules)

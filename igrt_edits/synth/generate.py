@@ -21,6 +21,14 @@ thousand patients). See `_inject_violations` for what each rule's violation look
 Children's courses are clean for a child but not for an adult: a day with a second guidance
 code, which no rule may flag (members under 19 are out of scope).
 
+Systematic miscoding (`miscoding`, 0 by default) is the other way an extract gets dirty, and
+the way it gets dirty at scale: a share of the billing providers (drawn once per seed, so the
+same ones all year) code every 2015-2025 claim for the wrong scheme, as a provider does whose
+billing system is set up for the other one. A freestanding practice (its global claims) bills
+CPT to a G-code payer: G6015/G6016 become 77385/77386, G6003-G6014 77402/77407/77412, and
+G6001/G6002/G6017 77387. A hospital (its facility claims) bills G-codes under OPPS: the
+reverse, 77387 becoming G6002. IGRT002 flags each of those lines.
+
 Determinism: patients are generated in blocks, each block from its own random generator
 `numpy.random.default_rng([seed, block_index])`; lines are shuffled within a block and batches
 are cut from that stream, so the same (lines, seed, violation_rate) gives the same lines in the
@@ -129,6 +137,14 @@ _WITH_59 = np.array([M_59, M_26_59, M_TC, M_59, M_26_59], dtype=np.int8)
 
 # Line streams: which claim a line lands on.
 FAC, PRO, GLOBAL, OFFICE, LAB = range(5)
+# What a provider on the wrong scheme bills instead (systematic miscoding): a freestanding
+# practice CPT for each G-code, a hospital G-codes for CPT (its 3D delivery by energy, below).
+_AS_CPT, _AS_GCODE = np.arange(len(CODES)), np.arange(len(CODES))
+_AS_CPT[_G60[:12]] = _LEVEL_3D[np.arange(12) // 4]  # G6003-G6006 -> 77402, G6007-G6010 -> ...
+_AS_CPT[[_C["G6015"], _C["G6016"]]] = [_C["77385"], _C["77386"]]
+_AS_CPT[[_C["G6001"], _C["G6002"], _C["G6017"]]] = _C["77387"]
+_AS_GCODE[[_C["77385"], _C["77386"], _C["77387"]]] = [_C["G6015"], _C["G6016"], _C["G6002"]]
+_LEVEL_OF_3D = {code: level for level, code in enumerate(_LEVEL_3D)}
 # Line roles, used to find the lines a violation changes.
 R_PRE, R_DELIVERY, R_IGRT, R_WEEKLY, R_OTHER, R_VIOLATION = range(6)
 
@@ -1100,12 +1116,37 @@ def _provider_index(c: Courses, pat: np.ndarray, stream: np.ndarray) -> np.ndarr
     return c["providers"][order[role], pat]
 
 
-def _block_table(seed: int, block: int, rate: float, remaining: int) -> pa.Table:
+def _miscoders(seed: int, share: float) -> np.ndarray:
+    """Per provider index, whether it codes for the wrong scheme: drawn once per seed from a
+    generator of its own, so every block agrees."""
+    rng = np.random.default_rng([seed, 0, 1])  # never a block's key ([seed, block])
+    return rng.random(_LAB_NPI[1]) < share
+
+
+def _miscode(c: Courses, lines: Lines, miscoders: np.ndarray) -> None:
+    """The 2015-2025 global lines of miscoding practices coded CPT, and the facility lines of
+    miscoding hospitals coded G-codes (in place)."""
+    pat, code, stream = lines["pat"], lines["code"], lines["stream"]
+    mid = _era(lines["date"]) == 1
+    practice = mid & (stream == GLOBAL) & miscoders[c["providers"][0][pat]]
+    code[practice] = _AS_CPT[code[practice]]
+    hospital = mid & (stream == FAC) & miscoders[c["providers"][1][pat]]
+    code[hospital] = _AS_GCODE[code[hospital]]
+    for delivery, level in _LEVEL_OF_3D.items():  # 77402/77407/77412 -> G60xx by energy
+        three_d = hospital & (code == delivery)
+        code[three_d] = _G60[np.minimum(4 * level + c["energy"][pat[three_d]], 11)]
+
+
+def _block_table(
+    seed: int, block: int, rate: float, remaining: int, miscoders: np.ndarray | None = None
+) -> pa.Table:
     """All lines of one block of patients (at most `remaining`), shuffled, as a table."""
     rng = np.random.default_rng([seed, block])
     c = _sample_courses(rng, PATIENTS_PER_BLOCK, rate)
     lines = _concat([_pretreatment_lines(rng, c), _treatment_lines(c), _unrelated_lines(rng, c)])
     lines = _inject_violations(c, lines)
+    if miscoders is not None:
+        _miscode(c, lines, miscoders)
     lines = _fit(rng, c, lines, remaining)
     claim, line_number = _claims(lines)
     noise = rng.lognormal(0.0, 0.08, len(claim))
@@ -1162,7 +1203,7 @@ def _assemble(
 # Public API.
 
 
-def _check(lines: int, batch_lines: int, violation_rate: float) -> None:
+def _check(lines: int, batch_lines: int, violation_rate: float, miscoding: float = 0.0) -> None:
     """Reject arguments the generator cannot honour."""
     if lines < 0:
         raise ValueError(f"lines must be >= 0, got {lines}")
@@ -1172,13 +1213,18 @@ def _check(lines: int, batch_lines: int, violation_rate: float) -> None:
         raise ValueError(
             f"violation_rate must be between 0 and {MAX_VIOLATION_RATE:.4f}, got {violation_rate}"
         )
+    if not 0.0 <= miscoding <= 1.0:
+        raise ValueError(f"miscoding must be between 0 and 1, got {miscoding}")
 
 
-def _block_tables(lines: int, seed: int, violation_rate: float) -> Iterator[pa.Table]:
+def _block_tables(
+    lines: int, seed: int, violation_rate: float, miscoding: float
+) -> Iterator[pa.Table]:
     """The stream of block tables, exactly `lines` lines in total."""
     remaining, block = lines, 0
+    extra = {"miscoders": _miscoders(seed, miscoding)} if miscoding > 0 else {}
     while remaining > 0:
-        table = _block_table(seed, block, violation_rate, remaining)
+        table = _block_table(seed, block, violation_rate, remaining, **extra)
         remaining -= table.num_rows
         block += 1
         yield table
@@ -1216,6 +1262,7 @@ def iter_claim_batches(
     *,
     batch_lines: int = DEFAULT_BATCH_LINES,
     violation_rate: float = 0.02,
+    miscoding: float = 0.0,
 ) -> Iterator[pa.RecordBatch]:
     """Record batches (SCHEMA) of a synthetic extract, exactly `lines` lines in total.
 
@@ -1223,11 +1270,12 @@ def iter_claim_batches(
     batch size plus one block of patients. The same (lines, seed, violation_rate) yields the
     same lines in the same order whatever `batch_lines` is. `violation_rate` is the probability
     that a course carries a given rule's violation (0 gives a clean extract); at most
-    MAX_VIOLATION_RATE, since a course carries at most one. Bad arguments raise ValueError
-    here, before any batch is made.
+    MAX_VIOLATION_RATE, since a course carries at most one. `miscoding` is the share of
+    radiation oncologists coding CPT for a G-code payer all year (see the module docstring).
+    Bad arguments raise ValueError here, before any batch is made.
     """
-    _check(lines, batch_lines, violation_rate)
-    tables = _rechunk(_block_tables(lines, seed, violation_rate), batch_lines)
+    _check(lines, batch_lines, violation_rate, miscoding)
+    tables = _rechunk(_block_tables(lines, seed, violation_rate, miscoding), batch_lines)
     return (_single_batch(table) for table in tables)
 
 
@@ -1237,10 +1285,11 @@ def generate_claims(
     *,
     batch_lines: int = DEFAULT_BATCH_LINES,
     violation_rate: float = 0.02,
+    miscoding: float = 0.0,
 ) -> pa.Table:
     """The whole extract as one table (for tests and small runs)."""
     batches = iter_claim_batches(
-        lines, seed, batch_lines=batch_lines, violation_rate=violation_rate
+        lines, seed, batch_lines=batch_lines, violation_rate=violation_rate, miscoding=miscoding
     )
     return pa.Table.from_batches(list(batches), schema=SCHEMA)
 
@@ -1268,6 +1317,7 @@ def write_extract(
     batch_lines: int = DEFAULT_BATCH_LINES,
     violation_rate: float = 0.02,
     row_group_lines: int = DEFAULT_BATCH_LINES,
+    miscoding: float = 0.0,
 ) -> int:
     """Stream a synthetic extract to Parquet, CSV or an 837 (by extension); return the lines
     written (an 837 is built in memory: its claims must be whole).
@@ -1279,11 +1329,11 @@ def write_extract(
     """
     path = Path(path)
     fmt = _extract_format(path)
-    _check(lines, batch_lines, violation_rate)
+    _check(lines, batch_lines, violation_rate, miscoding)
     if row_group_lines < 1:
         raise ValueError(f"row_group_lines must be >= 1, got {row_group_lines}")
     batches = iter_claim_batches(
-        lines, seed, batch_lines=batch_lines, violation_rate=violation_rate
+        lines, seed, batch_lines=batch_lines, violation_rate=violation_rate, miscoding=miscoding
     )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     written = 0

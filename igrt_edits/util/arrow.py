@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -164,3 +165,58 @@ def coded(names: tuple[str, ...], codes: np.ndarray) -> pa.DictionaryArray:
     """Small integer codes as a dictionary column; code 0 (unknown) becomes null."""
     indices = pa.array(codes.astype(np.int32) - 1, mask=codes == 0)
     return pa.DictionaryArray.from_arrays(indices, pa.array(names[1:], pa.string()))
+
+
+def from_series(series: pd.Series, kind: pa.DataType) -> pa.Array:
+    """A pandas column as one Arrow array of `kind` (or a dictionary of it).
+
+    The arrays of an Arrow-backed column are taken as they are, nothing copied, a dictionary
+    kept; numpy and object columns are converted.
+    """
+    if isinstance(series.dtype, pd.ArrowDtype):
+        array = single_chunk(pa.chunked_array(series.array.__arrow_array__()))
+        value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+        return array if value_type == kind else array.cast(kind)
+    if pa.types.is_integer(kind) and series.dtype.kind in "iu":
+        return pa.array(series.to_numpy(), kind)
+    return pa.array(series.to_numpy(dtype=object), kind, from_pandas=True)
+
+
+def append_texts(arrays: list[pa.Array]) -> pa.Array:
+    """String arrays (taken out of the list) one after another as one array.
+
+    Unlike `pa.concat_arrays`, each input is let go once its bytes are copied, so a large
+    text column is held about once, not twice. Large string when the bytes need it.
+    """
+    if any(a.null_count for a in arrays):
+        joined = pa.concat_arrays([a.cast(pa.large_string()) for a in arrays])
+        arrays.clear()
+        return joined
+    spans = [_text_span(a) for a in arrays]
+    total = sum(int(offsets[-1] - offsets[0]) for offsets, _ in spans)
+    count = sum(len(a) for a in arrays)
+    del spans
+    data = np.empty(total, dtype=np.uint8)
+    offsets = np.empty(count + 1, dtype=np.int64)
+    offsets[0] = position = at = 0
+    while arrays:
+        local, values = _text_span(arrays.pop(0))
+        size = int(local[-1] - local[0])
+        data[position : position + size] = values[local[0] : local[-1]]
+        offsets[at + 1 : at + len(local)] = local[1:] - local[0] + position
+        position, at = position + size, at + len(local) - 1
+        del local, values
+    kind = pa.string() if total < (1 << 31) else pa.large_string()
+    if kind == pa.string():
+        offsets = offsets.astype(np.int32)
+    return pa.Array.from_buffers(kind, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _text_span(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a string array, its slice offset applied to the offsets."""
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    buffers = array.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=width)[array.offset : array.offset + len(array) + 1]
+    data = buffers[2]
+    values = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), values

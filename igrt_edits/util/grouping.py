@@ -22,6 +22,8 @@ def join_per_group(
     Values are ordered by `sort_by` (default: the values themselves). With `limit`, at most that
     many are listed, followed by "and N more". Group keys may be any integers.
     """
+    if sort_by is None and limit is None:
+        return _join_distinct(group, values, query, separator)
     sort_keys = sort_by or [values]
     columns = {"g": np.asarray(group, dtype=np.int64), "v": values}
     columns.update({f"s{i}": key for i, key in enumerate(sort_keys)})
@@ -46,6 +48,30 @@ def join_per_group(
     found = at < len(keys)
     found[found] = keys[at[found]] == query[found]
     out = np.full(len(query), "", dtype=object)
+    out[found] = joined[at[found]]
+    return out
+
+
+def _join_distinct(group, values, query, separator: str) -> np.ndarray:
+    """`join_per_group` in value order, on integer ids: each text is compared once."""
+    group, query = np.asarray(group, dtype=np.int64), np.asarray(query, dtype=np.int64)
+    out = np.full(len(query), "", dtype=object)
+    if not len(group):
+        return out
+    encoded = pc.dictionary_encode(pa.array(np.asarray(values, dtype=object), pa.string()))
+    by_text = pc.sort_indices(encoded.dictionary)
+    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank[np.asarray(by_text)] = np.arange(len(rank))
+    keys, compact = distinct(group)
+    width = max(len(rank), 1)
+    pairs, _ = distinct(compact * width + rank[np.asarray(encoded.indices, dtype=np.int64)])
+    counts = np.bincount(pairs // width, minlength=len(keys))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    texts = encoded.dictionary.take(by_text).take(pa.array(pairs % width))
+    lists = pa.ListArray.from_arrays(pa.array(offsets), texts)
+    joined = np.asarray(pc.binary_join(lists, separator).to_pylist(), dtype=object)
+    at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    found = keys[at] == query
     out[found] = joined[at[found]]
     return out
 
@@ -82,3 +108,19 @@ def compact_ids(keys: np.ndarray) -> tuple[np.ndarray, int]:
     present[keys] = True
     rank = np.cumsum(present) - 1
     return rank[keys], int(rank[-1]) + 1
+
+
+def distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct integer keys in order, each key's position among them): `np.unique` with
+    `return_inverse`, by a scatter when the keys span little more than their count."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(keys):
+        return keys, np.zeros(0, dtype=np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low >= 4 * len(keys) + (1 << 20):
+        values, inverse = np.unique(keys, return_inverse=True)
+        return values, inverse.reshape(-1)
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[keys - low] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present) + low, rank[keys - low]

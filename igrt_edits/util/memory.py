@@ -9,6 +9,7 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _KEEP_FREED_BYTES = 1 << 30
+_reusing = False
 
 
 def reuse_freed_memory() -> bool:
@@ -29,4 +30,24 @@ def reuse_freed_memory() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES))
+    global _reusing
+    _reusing = bool(mallopt(_M_MMAP_MAX, 0)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES)
+    )
+    return _reusing
+
+
+def release_freed_memory() -> None:
+    """Between the phases of a run that keeps freed memory (see `reuse_freed_memory`), give
+    what the last phase freed back to the system.
+
+    numpy's arrays come from malloc's heap, Arrow's from its own pool, and neither reuses the
+    other's freed memory: kept, what reading freed would stay resident under the findings
+    built next. Within a phase the kept blocks still serve the next arrays.
+    """
+    if not _reusing:
+        return
+    import pyarrow as pa
+
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    pa.default_memory_pool().release_unused()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from igrt_edits.catalog.model import CatalogData, DateWindow, LineClass, expand_codes
 from igrt_edits.contract import SETTINGS
@@ -86,12 +87,13 @@ class CodeByScheme(Kind):
         for entry in self.schemes:
             mask = in_window & lines.scheme.isin({entry.scheme}) & lines.member(entry.line_class)
             rows = np.flatnonzero(mask)
-            per_code = np.array([entry.use_instead.get(c, "") for c in lines.code.values], object)
+            per_code = [entry.use_instead.get(c, "") for c in lines.code.values]
             found.append(rows)
-            hints.append(np.append(per_code, "")[lines.code.ids[rows]])
-        rows, hint = np.concatenate(found), np.concatenate(hints)
-        order = np.argsort(rows, kind="stable")
-        return Hits(rows[order], {"use_instead": hint[order]}, Related.none())
+            hints.append(lines.code.spread_text(per_code, "", rows))
+        rows = np.concatenate(found)
+        order = pa.array(np.argsort(rows, kind="stable"))
+        hint = pa.chunked_array(hints, hints[0].type).unify_dictionaries().combine_chunks()
+        return Hits(rows[order], {"use_instead": hint.take(order)}, Related.none())
 
     def describe(self) -> list[str]:
         out = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from igrt_edits.catalog.model import CatalogData, LineClass
 from igrt_edits.rules.kinds.base import Kind, RunOptions, Target
@@ -83,24 +84,34 @@ class UnitsSum(Kind):
         day_code = day * codes + code
         units = lines.units[rows]
         worst = np.zeros(len(rows))
-        over_names = np.full(len(rows), "", dtype=object)
-        for name, inside in self._parts(lines, rows):
+        over_parts = np.zeros(len(rows), dtype=np.int32)  # bit i: over in part i
+        parts = self._parts(lines, rows)
+        for bit, (_, inside) in enumerate(parts):
             totals = np.bincount(day_code[inside], weights=units[inside], minlength=1)
             total = np.where(inside, totals[np.minimum(day_code, len(totals) - 1)], 0.0)
             over = inside & (total > self.max_units)
             worst = np.where(over, np.maximum(worst, total), worst)
-            joined = np.where(over_names == "", name, over_names + " and " + name)
-            over_names = np.where(over, joined, over_names)
-        hit = over_names != ""
+            over_parts |= over.astype(np.int32) << bit
+        hit = over_parts != 0
         flagged = rows[hit]
-        text = np.char.mod("%g", worst[hit]).astype(object)
+        # each set of parts named once ("professional and technical"), each total printed once
+        names = [
+            " and ".join(name for bit, (name, _) in enumerate(parts) if which >> bit & 1)
+            for which in range(1 << len(parts))
+        ]
+        part = pa.DictionaryArray.from_arrays(pa.array(over_parts[hit]), pa.array(names))
+        totals, inverse = np.unique(worst[hit], return_inverse=True)
+        text = pa.DictionaryArray.from_arrays(
+            pa.array(inverse.reshape(-1).astype(np.int32)),
+            pa.array([f"{v:g}" for v in totals.tolist()], pa.string()),
+        )
         # Related: the other flagged lines of the same code and patient-day.
         key = np.zeros(lines.n, dtype=np.int64)  # 0: not flagged; (day, code) + 1 otherwise
         key[flagged] = day_code[hit] + 1
         related = lines.pairs_by_key(key, flagged, key > 0)
         return Hits(
             rows=flagged,
-            fields={"units_total": text, "part": over_names[hit]},
+            fields={"units_total": text, "part": part},
             related=related,
         )
 
